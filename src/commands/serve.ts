@@ -1,0 +1,41 @@
+// `wirecam serve`: the service in the foreground until SIGTERM or SIGINT.
+import { resolveConfig, SERVE_SETTINGS, type ServeConfig } from '../config.js';
+import { createLogger, LOG_LEVELS } from '../log.js';
+import { ConfigError } from '../config.js';
+import { WirecamServer } from '../server/server.js';
+
+export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
+  const { config } = resolveConfig(SERVE_SETTINGS, { argv, env });
+  if (!(LOG_LEVELS as readonly string[]).includes(config['log-level'])) {
+    throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${config['log-level']}"`);
+  }
+  return config;
+}
+
+export async function serve(argv: readonly string[]): Promise<void> {
+  const config = serveConfig(argv, process.env);
+  const log = createLogger(config['log-level']);
+  const server = await WirecamServer.start(config, log);
+  const url = server.url;
+  log.info(
+    { url, db: config.db, max_hz: config['max-hz'], demo: config.demo, producers: config['producer-token'] ? 'enabled' : 'disabled' },
+    `listening on ${url}`,
+  );
+  if (config.demo) {
+    log.info(`demo camera "main" moving at 60 Hz; try: node -e "new (require('ws'))('${url}').on('message', m => console.log(String(m)))"`);
+  }
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', shutdown);
+      process.off('SIGINT', shutdown);
+      log.info({ signal }, 'shutting down');
+      server.stop().then(resolve, (error: unknown) => {
+        log.error({ err: String(error) }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
+  });
+  log.info('stopped');
+}

@@ -1,0 +1,189 @@
+// Typed configuration. Every setting has one name, used as the flag (--max-hz), the
+// environment variable (WIRECAM_MAX_HZ) and the key in a configuration file (max-hz).
+// Precedence: flags > environment > file > defaults.
+
+export type SettingKind = 'string' | 'integer' | 'number' | 'boolean';
+
+export interface SettingSpec<K extends SettingKind = SettingKind, N extends string = string> {
+  name: N;
+  kind: K;
+  description: string;
+  default: ValueOf<K> | undefined;
+  min?: number;
+  max?: number;
+  /** Masked when the configuration is printed. */
+  secret?: boolean;
+}
+
+type ValueOf<K extends SettingKind> = K extends 'string' ? string : K extends 'boolean' ? boolean : number;
+
+export type SettingValue = string | number | boolean;
+export type Source = 'flag' | 'env' | 'file' | 'default';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+interface TypedSpec<K extends SettingKind, N extends string, Optional extends boolean> extends SettingSpec<K, N> {
+  readonly optional?: Optional;
+}
+
+function setting<K extends SettingKind, N extends string>(
+  spec: SettingSpec<K, N> & { default: ValueOf<K> },
+): TypedSpec<K, N, false>;
+function setting<K extends SettingKind, N extends string>(spec: SettingSpec<K, N> & { default: undefined }): TypedSpec<K, N, true>;
+function setting<K extends SettingKind, N extends string>(spec: SettingSpec<K, N>): SettingSpec<K, N> {
+  return spec;
+}
+
+export const SERVE_SETTINGS = [
+  setting({ name: 'host', kind: 'string', default: '127.0.0.1', description: 'address to listen on' }),
+  setting({ name: 'port', kind: 'integer', default: 8765, min: 0, max: 65535, description: 'port to listen on (0: any free port)' }),
+  setting({ name: 'db', kind: 'string', default: './data/wiercam_update.db', description: 'SQLite store (created with its folder when missing)' }),
+  setting({ name: 'max-hz', kind: 'number', default: 60, min: 1, max: 1000, description: 'most camera updates per second per camera sent to any client' }),
+  setting({ name: 'burst', kind: 'integer', default: 2, min: 1, max: 100, description: 'updates a client may get at once after a quiet period (token bucket size)' }),
+  setting({ name: 'heartbeat-ms', kind: 'integer', default: 10000, min: 10, max: 3_600_000, description: 'interval of heartbeat messages and pings' }),
+  setting({ name: 'idle-timeout-ms', kind: 'integer', default: 60000, min: 50, max: 86_400_000, description: 'a connection silent this long is terminated' }),
+  setting({ name: 'producer-token', kind: 'string', default: undefined, secret: true, description: 'token that makes a connection a producer (visible in ps: prefer WIRECAM_PRODUCER_TOKEN)' }),
+  setting({ name: 'demo', kind: 'boolean', default: false, description: 'also run the simulated camera in this process' }),
+  setting({ name: 'max-clients', kind: 'integer', default: 10000, min: 1, max: 1_000_000, description: 'connections beyond this are refused with HTTP 503' }),
+  setting({ name: 'max-message-bytes', kind: 'integer', default: 65536, min: 256, max: 16 * 1024 * 1024, description: 'a client message larger than this closes the connection (1009)' }),
+  setting({ name: 'slow-consumer-bytes', kind: 'integer', default: 4 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024, description: 'socket buffer above which a client counts as slow' }),
+  setting({ name: 'slow-consumer-grace-ms', kind: 'integer', default: 10000, min: 0, max: 3_600_000, description: 'how long a client may stay slow before it is closed (4000)' }),
+  setting({ name: 'poll-ms', kind: 'integer', default: 1, min: 1, max: 1000, description: 'how often the store reader checks for commits by other processes' }),
+  setting({ name: 'batch-rows', kind: 'integer', default: 1000, min: 1, max: 100000, description: 'rows read from the store per batch' }),
+  setting({ name: 'retain-rows', kind: 'integer', default: 1_000_000, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows kept per table (0: no limit)' }),
+  setting({ name: 'retain-seconds', kind: 'integer', default: 7 * 86400, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows older than this are deleted (0: no limit)' }),
+  setting({ name: 'log-level', kind: 'string', default: 'info', description: 'fatal, error, warn, info, debug or trace' }),
+] as const;
+
+export const SIMULATE_SETTINGS = [
+  setting({ name: 'db', kind: 'string', default: './data/wiercam_update.db', description: 'SQLite store to write to' }),
+  setting({ name: 'rate', kind: 'number', default: 60, min: 0.1, max: 10000, description: 'camera states written per second' }),
+  setting({ name: 'camera', kind: 'string', default: 'main', description: 'camera id' }),
+  setting({ name: 'duration', kind: 'number', default: 0, min: 0, max: 31_536_000, description: 'seconds to run (0: until stopped)' }),
+] as const;
+
+export type ConfigOf<S extends readonly SettingSpec[]> = {
+  [P in S[number] as P['name']]: P extends TypedSpec<infer K, string, infer Optional>
+    ? Optional extends true
+      ? ValueOf<K> | undefined
+      : ValueOf<K>
+    : never;
+};
+
+export interface Resolved<S extends readonly SettingSpec[]> {
+  config: ConfigOf<S>;
+  sources: Record<string, Source>;
+}
+
+export function envName(settingName: string): string {
+  return `WIRECAM_${settingName.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function describeExpected(spec: SettingSpec): string {
+  const range = spec.min !== undefined && spec.max !== undefined ? ` from ${spec.min} to ${spec.max}` : '';
+  switch (spec.kind) {
+    case 'integer':
+      return `an integer${range}`;
+    case 'number':
+      return `a number${range}`;
+    case 'boolean':
+      return 'true or false';
+    default:
+      return 'a non-empty string';
+  }
+}
+
+export function parseValue(spec: SettingSpec, raw: unknown, where: string): SettingValue {
+  const fail = (): never => {
+    throw new ConfigError(`${where}: expected ${describeExpected(spec)}, got ${JSON.stringify(raw)}`);
+  };
+  switch (spec.kind) {
+    case 'boolean': {
+      if (typeof raw === 'boolean') return raw;
+      const text = String(raw).toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+      if (['0', 'false', 'no', 'off'].includes(text)) return false;
+      return fail();
+    }
+    case 'integer':
+    case 'number': {
+      const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+      if (!Number.isFinite(value)) return fail();
+      if (spec.kind === 'integer' && !Number.isInteger(value)) return fail();
+      if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) return fail();
+      return value;
+    }
+    default:
+      if (typeof raw !== 'string' || raw === '') return fail();
+      return raw;
+  }
+}
+
+/** Splits argv into settings by name; unknown flags and missing values are errors. */
+export function parseFlags(argv: readonly string[], specs: readonly SettingSpec[]): Map<string, SettingValue> {
+  const byName = new Map(specs.map((spec) => [spec.name, spec]));
+  const values = new Map<string, SettingValue>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--') || arg === '--') throw new ConfigError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const spec = byName.get(name);
+    if (!spec) throw new ConfigError(`unknown flag --${name}`);
+    let raw: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (raw === undefined) {
+      if (spec.kind === 'boolean') {
+        values.set(name, true);
+        continue;
+      }
+      raw = argv[++i];
+      if (raw === undefined) throw new ConfigError(`--${name} needs a value`);
+    }
+    values.set(name, parseValue(spec, raw, `--${name}`));
+  }
+  return values;
+}
+
+export interface ResolveInput {
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  file?: Record<string, unknown>;
+  fileName?: string;
+}
+
+export function resolveConfig<S extends readonly SettingSpec[]>(specs: S, input: ResolveInput): Resolved<S> {
+  const flags = parseFlags(input.argv, specs);
+  const config: Record<string, SettingValue | undefined> = {};
+  const sources: Record<string, Source> = {};
+  if (input.file) {
+    const known = new Set(specs.map((spec) => spec.name));
+    for (const key of Object.keys(input.file)) {
+      if (!known.has(key)) throw new ConfigError(`${input.fileName ?? 'config file'}: unknown setting "${key}"`);
+    }
+  }
+  for (const spec of specs) {
+    const env = input.env[envName(spec.name)];
+    if (flags.has(spec.name)) {
+      config[spec.name] = flags.get(spec.name);
+      sources[spec.name] = 'flag';
+    } else if (env !== undefined && env !== '') {
+      config[spec.name] = parseValue(spec, env, envName(spec.name));
+      sources[spec.name] = 'env';
+    } else if (input.file && input.file[spec.name] !== undefined) {
+      config[spec.name] = parseValue(spec, input.file[spec.name], `${input.fileName ?? 'config file'}: ${spec.name}`);
+      sources[spec.name] = 'file';
+    } else {
+      config[spec.name] = spec.default;
+      sources[spec.name] = 'default';
+    }
+  }
+  return { config: config as ConfigOf<S>, sources };
+}
+
+export type ServeConfig = ConfigOf<typeof SERVE_SETTINGS>;
+export type SimulateConfig = ConfigOf<typeof SIMULATE_SETTINGS>;

@@ -1,0 +1,183 @@
+// The fanout: who is subscribed to what, the latest state of every camera (the snapshot),
+// and delivery of each tick's frames to every audience group. Frames arrive already encoded
+// and framed; nothing here encodes, and nothing here allocates per client per message.
+import type { Encoding } from '../protocol/messages.js';
+import type { ReadyFrame } from '../protocol/ready-frame.js';
+import { FanoutClient, subscribes, type Subscription, type Transport } from './client.js';
+import { AudienceGroup, groupKey, type GroupHost } from './group.js';
+
+export interface HubOptions {
+  /** The server's maximum rate; groups at this rate are not throttled again here. */
+  maxHz: number;
+  burst: number;
+  now?: () => number;
+}
+
+export interface HubCounters {
+  /** Camera and tile messages written to sockets, by encoding. */
+  sent: Record<Encoding, number>;
+  /** States skipped because a newer one replaced them before they were written. */
+  coalesced: number;
+}
+
+export class Hub implements GroupHost {
+  readonly clients = new Set<FanoutClient>();
+  readonly counters: HubCounters = { sent: { json: 0, msgpack: 0 }, coalesced: 0 };
+  private readonly latest = new Map<string, ReadyFrame>();
+  private readonly groups = new Map<string, AudienceGroup>();
+  private readonly groupsByCamera = new Map<string, Set<AudienceGroup>>();
+  private readonly allCameraGroups = new Set<AudienceGroup>();
+  private dueGroups: AudienceGroup[] = [];
+  private flushScheduled = false;
+  private lastUpdateAt = 0;
+  readonly now: () => number;
+  private readonly countCoalesced = () => this.coalesced(1);
+
+  constructor(private readonly options: HubOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get cameraCount(): number {
+    return this.latest.size;
+  }
+
+  /** When the newest state or tile was published (0: never). */
+  get lastPublishedAt(): number {
+    return this.lastUpdateAt;
+  }
+
+  latestOf(camera: string): ReadyFrame | undefined {
+    return this.latest.get(camera);
+  }
+
+  coalesced(count: number): void {
+    this.counters.coalesced += count;
+  }
+
+  /** States known before any client connected (the store's latest rows at start). */
+  seed(frames: Iterable<ReadyFrame>): void {
+    for (const frame of frames) this.remember(frame);
+  }
+
+  /** Registers a client and writes its snapshot; `greeting` (hello) goes first when given. */
+  join(id: number, encoding: Encoding, transport: Transport, subscription: Subscription, greeting?: Buffer): FanoutClient {
+    const client = new FanoutClient(id, encoding, transport, subscription, this.countCoalesced);
+    this.clients.add(client);
+    transport.cork();
+    if (greeting) transport.write(greeting);
+    this.enterGroup(client, subscription, () => true);
+    transport.uncork();
+    return client;
+  }
+
+  /** Replaces a client's subscription; the snapshot covers only the newly subscribed cameras. */
+  resubscribe(client: FanoutClient, subscription: Subscription): void {
+    const before = client.subscription;
+    this.leaveGroup(client);
+    client.subscription = subscription;
+    if (client.pending !== null) {
+      for (const camera of client.pending.keys()) if (!subscribes(subscription, camera)) client.pending.delete(camera);
+    }
+    client.transport.cork();
+    this.enterGroup(client, subscription, (camera) => !subscribes(before, camera));
+    client.transport.uncork();
+  }
+
+  leave(client: FanoutClient): void {
+    if (client.closed) return;
+    client.closed = true;
+    client.pending = null;
+    this.leaveGroup(client);
+    this.clients.delete(client);
+  }
+
+  publish(frame: ReadyFrame): void {
+    if (frame.kind === 'tile') {
+      this.lastUpdateAt = this.now();
+      for (const group of this.groups.values()) group.offer(frame);
+      return;
+    }
+    if (!this.remember(frame)) return;
+    const groups = this.groupsByCamera.get(frame.camera);
+    if (groups !== undefined) for (const group of groups) group.offer(frame);
+    for (const group of this.allCameraGroups) group.offer(frame);
+  }
+
+  markDue(group: AudienceGroup): void {
+    this.dueGroups.push(group);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // After every frame of this turn of the event loop: frames due together go out together.
+      setImmediate(this.flush);
+    }
+  }
+
+  readonly flush = (): void => {
+    this.flushScheduled = false;
+    const groups = this.dueGroups;
+    this.dueGroups = [];
+    for (const group of groups) {
+      this.counters.sent[group.encoding] += group.deliver();
+    }
+  };
+
+  /** Keeps the newest state of each camera; false when the frame is not newer. */
+  private remember(frame: ReadyFrame): boolean {
+    const known = this.latest.get(frame.camera);
+    if (known !== undefined && known.seq >= frame.seq) return false;
+    this.latest.set(frame.camera, frame);
+    this.lastUpdateAt = this.now();
+    return true;
+  }
+
+  private enterGroup(client: FanoutClient, subscription: Subscription, wantsSnapshotOf: (camera: string) => boolean): void {
+    const group = this.groupFor(client.encoding, subscription);
+    const cameras = subscription.cameras ?? this.latest.keys();
+    for (const camera of cameras) {
+      if (!wantsSnapshotOf(camera)) continue;
+      const frame = this.latest.get(camera);
+      if (frame === undefined) continue;
+      client.write(frame[client.encoding]);
+      // The group may still hold this state (due this tick, or waiting for its rate):
+      // this client has it already and must not get it twice.
+      if (group.holds(camera)) (client.skipUpTo ??= new Map()).set(camera, frame.seq);
+    }
+    group.add(client);
+  }
+
+  private leaveGroup(client: FanoutClient): void {
+    const group = client.group;
+    if (group === null) return;
+    group.remove(client);
+    client.skipUpTo = null;
+    if (group.clients.length > 0) return;
+    group.dispose();
+    this.groups.delete(group.key);
+    if (group.subscription.cameras === null) this.allCameraGroups.delete(group);
+    else {
+      for (const camera of group.subscription.cameras) {
+        const set = this.groupsByCamera.get(camera);
+        set?.delete(group);
+        if (set?.size === 0) this.groupsByCamera.delete(camera);
+      }
+    }
+  }
+
+  private groupFor(encoding: Encoding, subscription: Subscription): AudienceGroup {
+    const key = groupKey(encoding, subscription);
+    let group = this.groups.get(key);
+    if (group !== undefined) return group;
+    const throttled = subscription.maxHz < this.options.maxHz;
+    group = new AudienceGroup(key, encoding, subscription, throttled, this.options.burst, this);
+    this.groups.set(key, group);
+    if (subscription.cameras === null) this.allCameraGroups.add(group);
+    else {
+      for (const camera of subscription.cameras) {
+        let set = this.groupsByCamera.get(camera);
+        if (set === undefined) this.groupsByCamera.set(camera, (set = new Set()));
+        set.add(group);
+      }
+    }
+    return group;
+  }
+}

@@ -1,0 +1,53 @@
+// Server messages to wire bytes: each message is encoded once per encoding and framed once.
+import type { CameraUpdate, Encoding, ServerMessage, TileUpdate } from './messages.js';
+import { MsgpackWriter } from './msgpack-writer.js';
+import { frameMessage } from './frame.js';
+import type { CameraInput, TileInput } from './messages.js';
+
+/** Keys whose numbers are float64 on the wire whatever their value (PROTOCOL.md section 2). */
+const CAMERA_FLOAT_KEYS: ReadonlySet<string> = new Set(['x', 'y', 'zoom', 'target_x', 'target_y', 'target_zoom']);
+const NO_FLOAT_KEYS: ReadonlySet<string> = new Set();
+
+const writer = new MsgpackWriter();
+
+function floatKeysOf(message: ServerMessage): ReadonlySet<string> {
+  return message.type === 'camera_update' ? CAMERA_FLOAT_KEYS : NO_FLOAT_KEYS;
+}
+
+export function encodePayload(message: ServerMessage, encoding: Encoding): Buffer {
+  if (encoding === 'json') return Buffer.from(JSON.stringify(message), 'utf8');
+  return writer.encode(message, floatKeysOf(message));
+}
+
+export function encodeFrame(message: ServerMessage, encoding: Encoding): Buffer {
+  return frameMessage(encodePayload(message, encoding), encoding === 'msgpack');
+}
+
+export interface FramedPair {
+  json: Buffer;
+  msgpack: Buffer;
+}
+
+export function encodeFramedPair(message: ServerMessage): FramedPair {
+  return { json: encodeFrame(message, 'json'), msgpack: encodeFrame(message, 'msgpack') };
+}
+
+/** The wire form of a stored camera state: key order fixed, absent targets filled in. */
+export function cameraUpdateMessage(seq: number, input: CameraInput): CameraUpdate {
+  return {
+    type: 'camera_update',
+    camera: input.camera,
+    seq,
+    x: input.x,
+    y: input.y,
+    zoom: input.zoom,
+    target_x: input.target_x ?? input.x,
+    target_y: input.target_y ?? input.y,
+    target_zoom: input.target_zoom ?? input.zoom,
+    timestamp: input.timestamp,
+  };
+}
+
+export function tileUpdateMessage(seq: number, input: TileInput): TileUpdate {
+  return { type: 'tile_update', seq, x: input.x, y: input.y, brick: input.brick, timestamp: input.timestamp };
+}

@@ -1,0 +1,65 @@
+// Subprotocol choice and subscription parameters of the upgrade request (PROTOCOL.md 2 and 3).
+import {
+  ALL_CAMERAS,
+  DEFAULT_CAMERA,
+  SUBPROTOCOL_JSON,
+  SUBPROTOCOL_MSGPACK,
+  SUPPORTED_SUBPROTOCOLS,
+  type Encoding,
+} from './messages.js';
+import { isCameraId } from './validate.js';
+
+export interface SessionMode {
+  /** The subprotocol to echo in the handshake, or null for legacy JSON mode. */
+  subprotocol: string | null;
+  encoding: Encoding;
+}
+
+export type Negotiated<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** `offered` is the raw Sec-WebSocket-Protocol header (comma-separated), if any. */
+export function chooseSubprotocol(offered: string | undefined): Negotiated<SessionMode> {
+  if (offered === undefined || offered.trim() === '') {
+    return { ok: true, value: { subprotocol: null, encoding: 'json' } };
+  }
+  for (const candidate of offered.split(',')) {
+    const name = candidate.trim();
+    if (name === SUBPROTOCOL_JSON) return { ok: true, value: { subprotocol: name, encoding: 'json' } };
+    if (name === SUBPROTOCOL_MSGPACK) return { ok: true, value: { subprotocol: name, encoding: 'msgpack' } };
+  }
+  return { ok: false, reason: `unsupported subprotocol; supported: ${SUPPORTED_SUBPROTOCOLS.join(', ')}` };
+}
+
+/** The subscription as the client asked for it: ["*"] or distinct valid ids. */
+export function normalizeCameras(cameras: readonly string[]): string[] {
+  if (cameras.includes(ALL_CAMERAS)) return [ALL_CAMERAS];
+  return [...new Set(cameras)];
+}
+
+/** Rates outside 1..serverMax are brought inside it (PROTOCOL.md section 3). */
+export function clampMaxHz(requested: number | null, serverMaxHz: number): number {
+  if (requested === null) return serverMaxHz;
+  return Math.min(serverMaxHz, Math.max(1, requested));
+}
+
+export interface SubscriptionRequest {
+  cameras: string[];
+  maxHz: number;
+}
+
+export function parseSubscriptionQuery(params: URLSearchParams, serverMaxHz: number): Negotiated<SubscriptionRequest> {
+  const cameraParam = params.get('camera');
+  const cameras = cameraParam === null || cameraParam === '' ? [DEFAULT_CAMERA] : cameraParam.split(',');
+  for (const camera of cameras) {
+    if (camera !== ALL_CAMERAS && !isCameraId(camera)) {
+      return { ok: false, reason: `invalid camera id "${String(camera).slice(0, 70)}": must match ^[A-Za-z0-9_.:-]{1,64}$` };
+    }
+  }
+  const maxHzParam = params.get('max_hz');
+  let maxHz: number | null = null;
+  if (maxHzParam !== null) {
+    maxHz = maxHzParam.trim() === '' ? Number.NaN : Number(maxHzParam);
+    if (!Number.isFinite(maxHz)) return { ok: false, reason: 'max_hz must be a number' };
+  }
+  return { ok: true, value: { cameras: normalizeCameras(cameras), maxHz: clampMaxHz(maxHz, serverMaxHz) } };
+}

@@ -1,0 +1,100 @@
+// A state ready to send: encoded once per encoding, framed once, and carried by reference
+// from the store reader through the stream graph to every socket.
+import type { CameraInput, TileInput } from './messages.js';
+import { cameraUpdateMessage, encodePayload, tileUpdateMessage } from './encode.js';
+import { frameHeader, frameHeaderLength } from './frame.js';
+
+export type FrameKind = 'camera' | 'tile';
+
+export interface ReadyFrame {
+  kind: FrameKind;
+  /** The camera id; '' for tiles, which belong to the map. */
+  camera: string;
+  seq: number;
+  /** When the producer recorded it (ms since the epoch). */
+  timestamp: number;
+  /** Complete WebSocket frames, header included. */
+  json: Buffer;
+  msgpack: Buffer;
+  /** The producer connection it came from (not echoed back to it), or 0. */
+  origin: number;
+}
+
+/** Where each frame of a batch lies in the batch's single buffer. */
+export interface EncodedItem {
+  kind: FrameKind;
+  camera: string;
+  seq: number;
+  timestamp: number;
+  jsonAt: number;
+  jsonLength: number;
+  msgpackAt: number;
+  msgpackLength: number;
+}
+
+/** Frames of many states in one transferable buffer: one copy between threads, no per-row buffers. */
+export interface EncodedBatch {
+  bytes: ArrayBuffer;
+  items: EncodedItem[];
+}
+
+function framedInto(target: Buffer, at: number, payload: Buffer, binary: boolean): number {
+  const header = frameHeader(payload, binary);
+  header.copy(target, at);
+  payload.copy(target, at + header.length);
+  return header.length + payload.length;
+}
+
+export function encodeBatch(
+  cameras: ReadonlyArray<{ seq: number; value: CameraInput }>,
+  tiles: ReadonlyArray<{ seq: number; value: TileInput }>,
+): EncodedBatch {
+  const payloads: Array<{ item: Omit<EncodedItem, 'jsonAt' | 'msgpackAt' | 'jsonLength' | 'msgpackLength'>; json: Buffer; msgpack: Buffer }> = [];
+  for (const { seq, value } of cameras) {
+    const message = cameraUpdateMessage(seq, value);
+    payloads.push({
+      item: { kind: 'camera', camera: value.camera, seq, timestamp: value.timestamp },
+      json: encodePayload(message, 'json'),
+      msgpack: encodePayload(message, 'msgpack'),
+    });
+  }
+  for (const { seq, value } of tiles) {
+    const message = tileUpdateMessage(seq, value);
+    payloads.push({
+      item: { kind: 'tile', camera: '', seq, timestamp: value.timestamp },
+      json: encodePayload(message, 'json'),
+      msgpack: encodePayload(message, 'msgpack'),
+    });
+  }
+  let total = 0;
+  for (const p of payloads) {
+    total += frameHeaderLength(p.json.length) + p.json.length + frameHeaderLength(p.msgpack.length) + p.msgpack.length;
+  }
+  // Not from Buffer's shared pool: this memory is transferred to another thread.
+  const target = Buffer.allocUnsafeSlow(total);
+  const items: EncodedItem[] = [];
+  let at = 0;
+  for (const p of payloads) {
+    const jsonAt = at;
+    const jsonLength = framedInto(target, at, p.json, false);
+    at += jsonLength;
+    const msgpackAt = at;
+    const msgpackLength = framedInto(target, at, p.msgpack, true);
+    at += msgpackLength;
+    items.push({ ...p.item, jsonAt, jsonLength, msgpackAt, msgpackLength });
+  }
+  return { bytes: target.buffer as ArrayBuffer, items };
+}
+
+/** Views into the batch's buffer: no copy. */
+export function framesOf(batch: EncodedBatch, originOf: (item: EncodedItem) => number): ReadyFrame[] {
+  return batch.items.map((item) => ({
+    kind: item.kind,
+    camera: item.camera,
+    seq: item.seq,
+    timestamp: item.timestamp,
+    json: Buffer.from(batch.bytes, item.jsonAt, item.jsonLength),
+    msgpack: Buffer.from(batch.bytes, item.msgpackAt, item.msgpackLength),
+    origin: originOf(item),
+  }));
+}

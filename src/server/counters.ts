@@ -1,0 +1,37 @@
+// What the service counts, in one place: /healthz, /metrics and the tests read these.
+import { ERROR_CODES, type ErrorCode } from '../protocol/messages.js';
+import { REJECT_REASONS, type RejectReason } from '../protocol/validate.js';
+
+export interface ServiceCounters {
+  /** Producer updates that passed validation and were queued for the store. */
+  updatesAccepted: number;
+  /** Producer updates committed to the store (and acknowledged). */
+  updatesStored: number;
+  /** Producer updates refused because the store queue was full (never acknowledged). */
+  updatesRefused: number;
+  /** Store rows skipped by validation, by reason. */
+  rowsRejected: Record<RejectReason, number>;
+  /** `error` messages sent, by code. */
+  errorsSent: Record<ErrorCode, number>;
+  slowConsumersClosed: number;
+  idleConnectionsTerminated: number;
+  /** Upgrades refused, by HTTP status. */
+  upgradesRefused: Record<string, number>;
+}
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+}
+
+export function createCounters(): ServiceCounters {
+  return {
+    updatesAccepted: 0,
+    updatesStored: 0,
+    updatesRefused: 0,
+    rowsRejected: zeroes(REJECT_REASONS),
+    errorsSent: zeroes(ERROR_CODES),
+    slowConsumersClosed: 0,
+    idleConnectionsTerminated: 0,
+    upgradesRefused: {},
+  };
+}

@@ -1,0 +1,141 @@
+// One WebSocket connection after the handshake: what it sends us (PROTOCOL.md section 5) and
+// the replies that are for it alone (errors, acks). Broadcast frames reach it via the hub.
+import type WebSocket from 'ws';
+import { decodeClientMessage } from '../protocol/decode.js';
+import { encodeFrame } from '../protocol/encode.js';
+import {
+  ALL_CAMERAS,
+  CLOSE_POLICY_VIOLATION,
+  type ClientMessage,
+  type Encoding,
+  type ErrorCode,
+  type Role,
+} from '../protocol/messages.js';
+import { clampMaxHz, normalizeCameras } from '../protocol/negotiate.js';
+import type { FanoutClient, Subscription } from '../fanout/client.js';
+import type { Hub } from '../fanout/hub.js';
+import type { ProducerSink, ProducerWriter } from '../sources/producers.js';
+import type { ServiceCounters } from './counters.js';
+
+/** PROTOCOL.md section 5: the tenth error within ten seconds closes the connection. */
+export const ERROR_LIMIT = 10;
+export const ERROR_WINDOW_MS = 10_000;
+/** How long a closing client has to answer the close frame before it is cut off. */
+export const CLOSE_GRACE_MS = 5_000;
+
+export interface SessionContext {
+  hub: Hub;
+  producers: ProducerWriter;
+  counters: ServiceCounters;
+  maxHz: number;
+  /** False while shutting down: updates are no longer taken. */
+  accepting(): boolean;
+}
+
+export function toSubscription(cameras: readonly string[], maxHz: number): Subscription {
+  const normalized = normalizeCameras(cameras);
+  return { cameras: normalized[0] === ALL_CAMERAS ? null : new Set(normalized), maxHz };
+}
+
+export class Session implements ProducerSink {
+  lastHeardAt: number;
+  private errorTimes: number[] = [];
+  private closing = false;
+
+  constructor(
+    readonly id: number,
+    readonly ws: WebSocket,
+    readonly client: FanoutClient,
+    readonly role: Role,
+    readonly encoding: Encoding,
+    private readonly context: SessionContext,
+  ) {
+    this.lastHeardAt = context.hub.now();
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  heard(): void {
+    this.lastHeardAt = this.context.hub.now();
+  }
+
+  handle(data: Buffer, isBinary: boolean): void {
+    this.heard();
+    if (this.closing) return;
+    const decoded = decodeClientMessage(data, isBinary, this.encoding, Date.now());
+    if (!decoded.ok) {
+      this.fail(decoded.code, decoded.message);
+      return;
+    }
+    this.dispatch(decoded.message);
+  }
+
+  private dispatch(message: ClientMessage): void {
+    switch (message.type) {
+      case 'heartbeat':
+        return;
+      case 'subscribe': {
+        const maxHz = message.maxHz === null ? this.client.subscription.maxHz : clampMaxHz(message.maxHz, this.context.maxHz);
+        this.context.hub.resubscribe(this.client, toSubscription(message.cameras, maxHz));
+        return;
+      }
+      case 'camera_update':
+      case 'tile_update': {
+        if (this.role !== 'producer') {
+          this.fail('unauthorized', 'updates need a producer token');
+          return;
+        }
+        if (!this.context.accepting()) return;
+        const update =
+          message.type === 'camera_update'
+            ? ({ kind: 'camera', value: message.value } as const)
+            : ({ kind: 'tile', value: message.value } as const);
+        if (this.context.producers.enqueue(update, this)) this.context.counters.updatesAccepted++;
+        else this.context.counters.updatesRefused++;
+        return;
+      }
+    }
+  }
+
+  acknowledge(seq: number): void {
+    this.client.write(encodeFrame({ type: 'ack', seq }, this.encoding));
+  }
+
+  /** Answers with `error`; the tenth within ten seconds also closes with 1008. */
+  fail(code: ErrorCode, message: string): void {
+    this.sendError(code, message);
+    const now = this.context.hub.now();
+    this.errorTimes.push(now);
+    while (this.errorTimes.length > 0 && now - this.errorTimes[0]! >= ERROR_WINDOW_MS) this.errorTimes.shift();
+    if (this.errorTimes.length >= ERROR_LIMIT) {
+      this.sendError('too_many_errors', `${ERROR_LIMIT} errors within ${ERROR_WINDOW_MS / 1000} s`);
+      this.close(CLOSE_POLICY_VIOLATION, 'too many errors');
+    }
+  }
+
+  private sendError(code: ErrorCode, message: string): void {
+    this.context.counters.errorsSent[code]++;
+    this.client.write(encodeFrame({ type: 'error', code, message }, this.encoding));
+  }
+
+  /**
+   * Stops broadcast to this client first, so nothing is written after the close frame. A
+   * client that does not answer the close within `graceMs` (it may not be reading at all)
+   * is cut off.
+   */
+  close(code: number, reason: string, graceMs = CLOSE_GRACE_MS): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.context.hub.leave(this.client);
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), graceMs).unref();
+  }
+
+  terminate(): void {
+    this.closing = true;
+    this.context.hub.leave(this.client);
+    this.ws.terminate();
+  }
+}

@@ -1,0 +1,59 @@
+// Admission of a WebSocket upgrade: path, capacity, subprotocol, subscription and role are
+// decided here, before the handshake, so a refusal is a plain HTTP answer with a reason.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { chooseSubprotocol, parseSubscriptionQuery, type SessionMode, type SubscriptionRequest } from '../protocol/negotiate.js';
+import type { Role } from '../protocol/messages.js';
+import { presentedToken, type TokenSet } from './auth.js';
+
+export interface Admission {
+  mode: SessionMode;
+  subscription: SubscriptionRequest;
+  role: Role;
+}
+
+export type AdmissionResult = { ok: true; value: Admission } | { ok: false; status: number; message: string };
+
+export interface AdmissionPolicy {
+  maxHz: number;
+  producerTokens: TokenSet;
+  atCapacity(): boolean;
+}
+
+export function admit(request: IncomingMessage, policy: AdmissionPolicy): AdmissionResult {
+  const url = new URL(request.url ?? '/', 'http://wirecam.invalid');
+  if (url.pathname !== '/') return { ok: false, status: 404, message: 'WebSocket endpoint is /' };
+  if (policy.atCapacity()) return { ok: false, status: 503, message: 'client limit reached, try again later' };
+  const mode = chooseSubprotocol(request.headers['sec-websocket-protocol']);
+  if (!mode.ok) return { ok: false, status: 400, message: mode.reason };
+  const subscription = parseSubscriptionQuery(url.searchParams, policy.maxHz);
+  if (!subscription.ok) return { ok: false, status: 400, message: subscription.reason };
+  const token = presentedToken(request, url.searchParams);
+  let role: Role = 'viewer';
+  if (token !== null) {
+    if (!policy.producerTokens.matches(token)) return { ok: false, status: 401, message: 'unknown token' };
+    role = 'producer';
+  }
+  return { ok: true, value: { mode: mode.value, subscription: subscription.value, role } };
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+};
+
+/** Answers a refused upgrade on the raw socket and closes it. */
+export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = `${message}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      '\r\n' +
+      body,
+  );
+}

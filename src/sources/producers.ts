@@ -1,0 +1,123 @@
+// Updates from WebSocket producers: queued, written to the store many per transaction (one
+// write in flight at a time, so a producer's updates keep their order), acknowledged once
+// committed, then broadcast by the store tail like any other row.
+import type { UpdateInput } from '../protocol/messages.js';
+import type { StorePool } from '../store/worker-pool.js';
+import type { Origins } from './origins.js';
+
+export interface ProducerSink {
+  readonly id: number;
+  /** The update is stored durably under this seq. */
+  acknowledge(seq: number): void;
+}
+
+export interface ProducerWriterEvents {
+  stored(count: number): void;
+  failed(error: unknown, pending: number): void;
+  /** Called after every commit: the tail should read now. */
+  committed(): void;
+}
+
+interface Queued {
+  update: UpdateInput;
+  sink: ProducerSink;
+}
+
+export interface ProducerWriterOptions {
+  /** Updates per transaction. */
+  maxBatch: number;
+  /** Updates waiting for the store beyond this are refused (not acknowledged). */
+  maxQueued: number;
+}
+
+export class ProducerWriter {
+  private queue: Queued[] = [];
+  private inFlight: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private scheduled = false;
+  private backoffMs = 50;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly pool: StorePool,
+    private readonly origins: Origins,
+    private readonly options: ProducerWriterOptions,
+    private readonly events: ProducerWriterEvents,
+  ) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** False when the queue is full: the update is refused and will not be acknowledged. */
+  enqueue(update: UpdateInput, sink: ProducerSink): boolean {
+    if (this.queue.length >= this.options.maxQueued) return false;
+    this.queue.push({ update, sink });
+    if (!this.scheduled && this.inFlight === null && this.retryTimer === null) {
+      this.scheduled = true;
+      // Everything received in this turn of the event loop shares one transaction.
+      setImmediate(() => {
+        this.scheduled = false;
+        this.writeNext();
+      });
+    }
+    return true;
+  }
+
+  /** The write in flight now, if any: rows the tail sees may come from it. */
+  currentWrite(): Promise<void> | null {
+    return this.inFlight;
+  }
+
+  /** Resolves when every queued update has been written (or the queue was given up). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === null) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private writeNext(): void {
+    if (this.inFlight !== null || this.retryTimer !== null) return;
+    if (this.queue.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+      return;
+    }
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    this.inFlight = this.pool.write(batch.map((item) => item.update)).then(
+      ({ seqs }) => {
+        this.backoffMs = 50;
+        for (let i = 0; i < batch.length; i++) {
+          const { update, sink } = batch[i]!;
+          this.origins.record(update.kind, seqs[i]!, sink.id);
+          sink.acknowledge(seqs[i]!);
+        }
+        this.events.stored(batch.length);
+        this.events.committed();
+        this.inFlight = null;
+        this.writeNext();
+      },
+      (error: unknown) => {
+        // Not stored: put the batch back in front, in order, and try again later.
+        this.queue = batch.concat(this.queue);
+        this.inFlight = null;
+        this.events.failed(error, this.queue.length);
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.writeNext();
+        }, this.backoffMs);
+        this.backoffMs = Math.min(this.backoffMs * 2, 2000);
+      },
+    );
+  }
+
+  /** Gives up on what is still queued (shutdown after a failing store). */
+  abandon(): number {
+    const dropped = this.queue.length;
+    this.queue = [];
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.inFlight === null) this.writeNext();
+    return dropped;
+  }
+}

@@ -1,0 +1,126 @@
+// Reads rows after a cursor, in id order, and sorts them into valid states and rejects.
+// A reject never stops the stream: the cursor moves past it.
+import type { CameraInput, TileInput } from '../protocol/messages.js';
+import { checkCamera, checkTile, type RejectReason } from '../protocol/validate.js';
+import type { Db } from './open.js';
+
+export interface Cursor {
+  camera: number;
+  tile: number;
+}
+
+export interface Rejected {
+  table: 'camera_updates' | 'tile_updates';
+  id: number;
+  reason: RejectReason;
+}
+
+export interface RowBatch {
+  cameras: Array<{ seq: number; value: CameraInput }>;
+  tiles: Array<{ seq: number; value: TileInput }>;
+  rejected: Rejected[];
+  cursor: Cursor;
+  /** True when a table had more rows than the limit: read again without waiting. */
+  more: boolean;
+}
+
+interface CameraRow {
+  id: number;
+  camera: unknown;
+  x: unknown;
+  y: unknown;
+  zoom: unknown;
+  target_x: unknown;
+  target_y: unknown;
+  target_zoom: unknown;
+  ts: unknown;
+}
+
+interface TileRow {
+  id: number;
+  x: unknown;
+  y: unknown;
+  brick: unknown;
+  ts: unknown;
+}
+
+function checkCameraRow(row: CameraRow) {
+  return checkCamera({ ...row, timestamp: row.ts }, null);
+}
+
+export class StoreReader {
+  private readonly cameraRowsAfter;
+  private readonly tileRowsAfter;
+  private readonly latestIdPerCamera;
+  private readonly cameraRowsBefore;
+  private readonly maxIds;
+  private readonly dataVersion;
+
+  constructor(private readonly db: Db) {
+    this.cameraRowsAfter = db.prepare(
+      'SELECT id, camera, x, y, zoom, target_x, target_y, target_zoom, ts FROM camera_updates WHERE id > ? ORDER BY id LIMIT ?',
+    );
+    this.tileRowsAfter = db.prepare('SELECT id, x, y, brick, ts FROM tile_updates WHERE id > ? ORDER BY id LIMIT ?');
+    this.latestIdPerCamera = db.prepare('SELECT camera, MAX(id) AS id FROM camera_updates GROUP BY camera');
+    this.cameraRowsBefore = db.prepare(
+      'SELECT id, camera, x, y, zoom, target_x, target_y, target_zoom, ts FROM camera_updates WHERE camera = ? AND id <= ? ORDER BY id DESC LIMIT 64',
+    );
+    this.maxIds = db.prepare(
+      "SELECT (SELECT IFNULL(MAX(id), 0) FROM camera_updates) AS camera, (SELECT IFNULL(MAX(id), 0) FROM tile_updates) AS tile",
+    );
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  /** Changes whenever another connection commits: a cheap "is there anything new?". */
+  currentDataVersion(): number {
+    return this.dataVersion.get() as number;
+  }
+
+  read(cursor: Cursor, limit: number): RowBatch {
+    return this.db.transaction(() => this.readUnlocked(cursor, limit))();
+  }
+
+  /** The latest valid state of each camera, and the cursor from which live reading starts. */
+  snapshot(): { cameras: Array<{ seq: number; value: CameraInput }>; cursor: Cursor } {
+    return this.db.transaction(() => {
+      const cursor = this.maxIds.get() as Cursor;
+      const cameras: Array<{ seq: number; value: CameraInput }> = [];
+      for (const { camera, id } of this.latestIdPerCamera.all() as Array<{ camera: unknown; id: number }>) {
+        const latest = this.latestValidAtOrBefore(camera, id);
+        if (latest) cameras.push(latest);
+      }
+      cameras.sort((a, b) => a.seq - b.seq);
+      return { cameras, cursor };
+    })();
+  }
+
+  /** A camera whose newest rows are all invalid falls back to its newest valid one. */
+  private latestValidAtOrBefore(camera: unknown, id: number): { seq: number; value: CameraInput } | undefined {
+    if (typeof camera !== 'string') return undefined;
+    for (const row of this.cameraRowsBefore.all(camera, id) as CameraRow[]) {
+      const checked = checkCameraRow(row);
+      if (checked.ok) return { seq: row.id, value: checked.value };
+    }
+    return undefined;
+  }
+
+  private readUnlocked(cursor: Cursor, limit: number): RowBatch {
+    const batch: RowBatch = { cameras: [], tiles: [], rejected: [], cursor: { ...cursor }, more: false };
+    const cameraRows = this.cameraRowsAfter.all(cursor.camera, limit) as CameraRow[];
+    for (const row of cameraRows) {
+      const checked = checkCameraRow(row);
+      if (checked.ok) batch.cameras.push({ seq: row.id, value: checked.value });
+      else batch.rejected.push({ table: 'camera_updates', id: row.id, reason: checked.reason });
+      batch.cursor.camera = row.id;
+    }
+    const tileRows = this.tileRowsAfter.all(cursor.tile, limit) as TileRow[];
+    for (const row of tileRows) {
+      const checked = checkTile({ ...row, timestamp: row.ts }, null);
+      if (checked.ok) batch.tiles.push({ seq: row.id, value: checked.value });
+      else batch.rejected.push({ table: 'tile_updates', id: row.id, reason: checked.reason });
+      batch.cursor.tile = row.id;
+    }
+    batch.more = cameraRows.length === limit || tileRows.length === limit;
+    return batch;
+  }
+}

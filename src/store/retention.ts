@@ -1,0 +1,44 @@
+// Keeps the store from growing without bound: rows older than the age limit or beyond the
+// row limit are deleted, in chunks so that other writers are never locked out for long.
+// Each camera's latest row is always kept: it is that camera's snapshot.
+import type { Db } from './open.js';
+
+export interface RetentionPolicy {
+  /** Rows older than this are deleted; 0 keeps rows of any age. */
+  maxAgeMs: number;
+  /** At most this many rows per table are kept; 0 keeps any number. */
+  maxRows: number;
+}
+
+const CHUNK = 5000;
+
+export class Retention {
+  private readonly pruneCameras;
+  private readonly pruneTiles;
+  private readonly maxIds;
+
+  constructor(db: Db) {
+    this.pruneCameras = db.prepare(`
+      DELETE FROM camera_updates WHERE id IN (
+        SELECT id FROM camera_updates
+        WHERE (id <= @idLimit OR ts < @tsLimit)
+          AND id NOT IN (SELECT MAX(id) FROM camera_updates GROUP BY camera)
+        ORDER BY id LIMIT ${CHUNK})`);
+    this.pruneTiles = db.prepare(`
+      DELETE FROM tile_updates WHERE id IN (
+        SELECT id FROM tile_updates WHERE id <= @idLimit OR ts < @tsLimit ORDER BY id LIMIT ${CHUNK})`);
+    this.maxIds = db.prepare(
+      'SELECT (SELECT IFNULL(MAX(id), 0) FROM camera_updates) AS camera, (SELECT IFNULL(MAX(id), 0) FROM tile_updates) AS tile',
+    );
+  }
+
+  /** Deletes at most one chunk per table; returns how many rows went. Call again while > 0. */
+  pruneOnce(policy: RetentionPolicy, now: number): number {
+    const max = this.maxIds.get() as { camera: number; tile: number };
+    const tsLimit = policy.maxAgeMs > 0 ? now - policy.maxAgeMs : -Infinity;
+    const idLimit = (maxId: number) => (policy.maxRows > 0 ? maxId - policy.maxRows : -1);
+    const cameras = this.pruneCameras.run({ idLimit: idLimit(max.camera), tsLimit }).changes;
+    const tiles = this.pruneTiles.run({ idLimit: idLimit(max.tile), tsLimit }).changes;
+    return cameras + tiles;
+  }
+}

@@ -1,0 +1,19 @@
+// The store's schema (DESIGN.md). AUTOINCREMENT makes the row id a seq that is never reused,
+// even after retention deletes the newest rows' predecessors.
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS camera_updates (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  camera      TEXT    NOT NULL DEFAULT 'main',
+  x REAL NOT NULL, y REAL NOT NULL, zoom REAL NOT NULL,
+  target_x REAL, target_y REAL, target_zoom REAL,
+  ts          INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tile_updates (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, x INTEGER NOT NULL, y INTEGER NOT NULL,
+  brick TEXT NOT NULL, ts INTEGER NOT NULL
+);
+-- Finds each camera's latest row (snapshot, retention) without scanning the table.
+CREATE INDEX IF NOT EXISTS camera_updates_by_camera ON camera_updates (camera, id);
+`;
+
+export const DEFAULT_DB_PATH = './data/wiercam_update.db';
