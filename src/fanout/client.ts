@@ -25,6 +25,12 @@ export function subscribes(subscription: Subscription, camera: string): boolean 
   return subscription.cameras === null || subscription.cameras.has(camera);
 }
 
+/** What a client reports to its hub about frames it handles on its own (under backpressure). */
+export interface ClientHooks {
+  coalesced(count: number): void;
+  sent(encoding: Encoding, count: number): void;
+}
+
 export class FanoutClient {
   group: AudienceGroup | null = null;
   /** Index in the group's client array (swap-remove on leave). */
@@ -43,7 +49,7 @@ export class FanoutClient {
     readonly encoding: Encoding,
     readonly transport: Transport,
     public subscription: Subscription,
-    private readonly onCoalesced: () => void,
+    private readonly hooks: ClientHooks,
   ) {}
 
   write(frame: Buffer): void {
@@ -59,7 +65,7 @@ export class FanoutClient {
     const previous = this.pending.get(frame.camera);
     if (previous !== undefined) {
       if (previous.seq >= frame.seq) return;
-      this.onCoalesced();
+      this.hooks.coalesced(1);
     }
     this.pending.set(frame.camera, frame);
   }
@@ -72,6 +78,7 @@ export class FanoutClient {
     transport.cork();
     for (const frame of pending.values()) transport.write(frame[this.encoding]);
     transport.uncork();
+    this.hooks.sent(this.encoding, pending.size);
   }
 
   /** True (and forgets the mark once passed) when the snapshot already covered this frame. */

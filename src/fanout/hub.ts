@@ -3,7 +3,7 @@
 // and framed; nothing here encodes, and nothing here allocates per client per message.
 import type { Encoding } from '../protocol/messages.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
-import { FanoutClient, subscribes, type Subscription, type Transport } from './client.js';
+import { FanoutClient, subscribes, type ClientHooks, type Subscription, type Transport } from './client.js';
 import { AudienceGroup, groupKey, type GroupHost } from './group.js';
 
 export interface HubOptions {
@@ -31,7 +31,10 @@ export class Hub implements GroupHost {
   private flushScheduled = false;
   private lastUpdateAt = 0;
   readonly now: () => number;
-  private readonly countCoalesced = () => this.coalesced(1);
+  private readonly clientHooks: ClientHooks = {
+    coalesced: (count) => this.coalesced(count),
+    sent: (encoding, count) => (this.counters.sent[encoding] += count),
+  };
 
   constructor(private readonly options: HubOptions) {
     this.now = options.now ?? Date.now;
@@ -61,7 +64,7 @@ export class Hub implements GroupHost {
 
   /** Registers a client and writes its snapshot; `greeting` (hello) goes first when given. */
   join(id: number, encoding: Encoding, transport: Transport, subscription: Subscription, greeting?: Buffer): FanoutClient {
-    const client = new FanoutClient(id, encoding, transport, subscription, this.countCoalesced);
+    const client = new FanoutClient(id, encoding, transport, subscription, this.clientHooks);
     this.clients.add(client);
     transport.cork();
     if (greeting) transport.write(greeting);
@@ -73,14 +76,32 @@ export class Hub implements GroupHost {
   /** Replaces a client's subscription; the snapshot covers only the newly subscribed cameras. */
   resubscribe(client: FanoutClient, subscription: Subscription): void {
     const before = client.subscription;
+    const owed = this.owedByGroup(client, subscription);
     this.leaveGroup(client);
     client.subscription = subscription;
     if (client.pending !== null) {
       for (const camera of client.pending.keys()) if (!subscribes(subscription, camera)) client.pending.delete(camera);
     }
     client.transport.cork();
-    this.enterGroup(client, subscription, (camera) => !subscribes(before, camera));
+    this.enterGroup(client, subscription, (camera) => !subscribes(before, camera) || owed.has(camera));
     client.transport.uncork();
+  }
+
+  /**
+   * Kept cameras whose newest state the client's group still holds for it (due this tick or
+   * waiting for a token): leaving the group would lose that state (PROTOCOL.md 6.3).
+   */
+  private owedByGroup(client: FanoutClient, next: Subscription): Set<string> {
+    const owed = new Set<string>();
+    const group = client.group;
+    if (group === null) return owed;
+    for (const camera of client.subscription.cameras ?? this.latest.keys()) {
+      const frame = this.latest.get(camera);
+      if (frame === undefined || !subscribes(next, camera) || !group.holds(camera)) continue;
+      if (frame.origin === client.id || (client.skipUpTo?.get(camera) ?? -Infinity) >= frame.seq) continue;
+      owed.add(camera);
+    }
+    return owed;
   }
 
   leave(client: FanoutClient): void {
@@ -134,12 +155,16 @@ export class Hub implements GroupHost {
     const group = this.groupFor(client.encoding, subscription);
     const cameras = subscription.cameras ?? this.latest.keys();
     for (const camera of cameras) {
-      if (!wantsSnapshotOf(camera)) continue;
       const frame = this.latest.get(camera);
       if (frame === undefined) continue;
-      client.write(frame[client.encoding]);
-      // The group may still hold this state (due this tick, or waiting for its rate):
-      // this client has it already and must not get it twice.
+      if (wantsSnapshotOf(camera)) {
+        // Behind an older state pending under backpressure, it waits its turn (6.1).
+        if (client.pending !== null) client.conflate(frame);
+        else client.write(frame[client.encoding]);
+      }
+      // The group may still hold this state (due this tick, or waiting for its rate): this
+      // client has it already (just sent, or, on resubscribe, from its previous group) and
+      // must not get it twice.
       if (group.holds(camera)) (client.skipUpTo ??= new Map()).set(camera, frame.seq);
     }
     group.add(client);

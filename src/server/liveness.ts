@@ -24,6 +24,7 @@ export class Liveness {
     private readonly sessions: ReadonlySet<Session>,
     private readonly options: LivenessOptions,
     private readonly counters: ServiceCounters,
+    private readonly onSlowConsumer: (session: Session, bufferedBytes: number) => void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -66,6 +67,7 @@ export class Liveness {
         client.overLimitSince = now;
       } else if (now - client.overLimitSince >= this.options.slowConsumerGraceMs) {
         this.counters.slowConsumersClosed++;
+        this.onSlowConsumer(session, client.transport.writableLength);
         session.close(CLOSE_SLOW_CONSUMER, 'slow consumer');
       }
     }

@@ -109,6 +109,10 @@ export class WirecamServer {
         slowConsumerGraceMs: config['slow-consumer-grace-ms'],
       },
       this.counters,
+      (session, bufferedBytes) => {
+        const count = this.throttledLog.admit('slow-consumer');
+        if (count > 0) this.log.warn({ session: session.id, buffered_bytes: bufferedBytes, count }, 'closed slow consumer');
+      },
     );
     this.http = createServer((request, response) =>
       handleHttp(

@@ -26,9 +26,16 @@ export interface OpenOptions {
 export function openStore(path: string, options: OpenOptions = {}): Db {
   const absolute = resolve(path);
   try {
-    const created = mkdirSync(dirname(absolute), { recursive: true, mode: 0o755 });
-    // The umask may have narrowed the mode; the folder we created is ours to set.
-    if (created !== undefined) chmodSync(dirname(absolute), 0o755);
+    const folder = dirname(absolute);
+    const created = mkdirSync(folder, { recursive: true, mode: 0o755 });
+    // The umask may have narrowed the mode; the folders we created (`created` is the topmost
+    // of them) are ours to set, all of them, or the leaf's 0755 would be unreachable.
+    if (created !== undefined) {
+      for (let dir = folder; ; dir = dirname(dir)) {
+        chmodSync(dir, 0o755);
+        if (dir === created || dir === dirname(dir)) break;
+      }
+    }
   } catch (error) {
     throw new StoreOpenError(path, `cannot create its folder (${reasonOf(error)})`);
   }

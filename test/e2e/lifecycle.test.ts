@@ -110,10 +110,10 @@ describe('slow consumers', () => {
     slow.pause();
     // Tiles are never conflated: a reader that does not keep up falls behind until it is closed.
     const { lastTileId } = await writeRowsFromAnotherProcess({ db, burst: { count: 150_000, perTransaction: 1000, tiles: true } });
-    await healthy.waitForMessage((m) => m.type === 'tile_update' && m.seq === lastTileId, 'the healthy client to get every tile', 30_000);
-    // Give the server time to notice, then read what was queued, close frame last.
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // Once the server gives up on it, read what was queued: the close frame comes last.
+    await waitFor(() => server.logs().some((l) => l.msg === 'closed slow consumer'), 'the server to close the slow consumer', 30_000);
     slow.resume();
+    await healthy.waitForMessage((m) => m.type === 'tile_update' && m.seq === lastTileId, 'the healthy client to get every tile', 30_000);
     const closed = await slow.waitForClose(15_000);
     expect(closed).toEqual({ code: 4000, reason: 'slow consumer' });
     expect(healthy.closed).toBeNull();
