@@ -60,6 +60,11 @@ export class AudienceGroup {
     client.slot = -1;
   }
 
+  /** What the next delivery will write. */
+  get dueFrames(): readonly ReadyFrame[] {
+    return this.due;
+  }
+
   /** Whether a state of this camera is due or waiting here, not yet written to members. */
   holds(camera: string): boolean {
     for (const frame of this.due) if (frame.kind === 'camera' && frame.camera === camera) return true;

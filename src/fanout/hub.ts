@@ -11,6 +11,11 @@ export interface HubOptions {
   maxHz: number;
   burst: number;
   now?: () => number;
+  /**
+   * Called once per frame and audience group as the frame is written to the group's sockets
+   * (not per client): milliseconds from the producer's timestamp to the write.
+   */
+  observeLatency?: (ms: number) => void;
 }
 
 export interface HubCounters {
@@ -137,8 +142,13 @@ export class Hub implements GroupHost {
     this.flushScheduled = false;
     const groups = this.dueGroups;
     this.dueGroups = [];
+    const observe = this.options.observeLatency;
+    const now = observe === undefined ? 0 : Date.now();
     for (const group of groups) {
-      this.counters.sent[group.encoding] += group.deliver();
+      const frames = observe === undefined ? null : group.dueFrames;
+      const delivered = group.deliver();
+      this.counters.sent[group.encoding] += delivered;
+      if (frames !== null && delivered > 0) for (const frame of frames) observe!(now - frame.timestamp);
     }
   };
 
