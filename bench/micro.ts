@@ -19,6 +19,7 @@ export interface MicroResult {
 export interface AllocationResult {
   sends: number;
   clients: number;
+  ticks: number;
   /** Heap in use before the loop (after a full GC). */
   heapBeforeBytes: number;
   /** Heap in use right after the loop, before any GC: everything the loop allocated is in it. */
@@ -26,6 +27,8 @@ export interface AllocationResult {
   /** Garbage collections that ran during the loop (0 makes the difference exact). */
   gcsDuringLoop: number;
   bytesPerSend: number;
+  /** Bytes allocated per tick (one state to every client). */
+  bytesPerTick: number;
   /** Heap in use after a full GC at the end: what the loop kept. */
   heapRetainedBytes: number;
 }
@@ -104,15 +107,13 @@ export async function microSuites(maxTimeS = 2): Promise<MicroResult[]> {
  * the difference is every byte the loop allocated: per-tick bookkeeping only, nothing per
  * client. Run node with --expose-gc.
  */
-export async function fanoutAllocation(): Promise<AllocationResult> {
+export async function fanoutAllocation(clients = 1000, ticks = 1000): Promise<AllocationResult> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc');
-  const clients = 1000;
-  const ticks = 1000;
   const { hub } = hubWith(clients);
   const frame = readyFrame(1);
   // One frame object per tick is the publisher's, not the loop's: made before measuring.
-  const tickFrames = Array.from({ length: ticks }, (_, i) => ({ ...frame, seq: 10 + i }));
+  const tickFrames = Array.from({ length: ticks }, (_, i) => ({ ...frame, seq: 100 + i }));
   hub.publish({ ...frame, seq: 2 });
   hub.flush();
   const { PerformanceObserver } = await import('node:perf_hooks');
@@ -123,13 +124,14 @@ export async function fanoutAllocation(): Promise<AllocationResult> {
   observer.observe({ entryTypes: ['gc'] });
   await new Promise((resolve) => setImmediate(resolve));
   gcs = 0;
+  const sentBefore = hub.counters.sent.json + hub.counters.sent.msgpack;
   const heapBeforeBytes = process.memoryUsage().heapUsed;
   for (let i = 0; i < ticks; i++) {
     hub.publish(tickFrames[i]!);
     hub.flush();
   }
   const heapAfterBytes = process.memoryUsage().heapUsed;
-  const sends = hub.counters.sent.json + hub.counters.sent.msgpack - clients;
+  const sends = hub.counters.sent.json + hub.counters.sent.msgpack - sentBefore;
   // GC entries are delivered asynchronously.
   await new Promise((resolve) => setTimeout(resolve, 10));
   observer.disconnect();
@@ -139,10 +141,12 @@ export async function fanoutAllocation(): Promise<AllocationResult> {
   return {
     sends,
     clients,
+    ticks,
     heapBeforeBytes,
     heapAfterBytes,
     gcsDuringLoop: gcs,
     bytesPerSend: (heapAfterBytes - heapBeforeBytes) / sends,
+    bytesPerTick: (heapAfterBytes - heapBeforeBytes) / ticks,
     heapRetainedBytes: process.memoryUsage().heapUsed - heapBeforeBytes,
   };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `wirecam` command. Bad invocations get one line and a non-zero exit, never a stack trace.
-import { ConfigError, SERVE_SETTINGS, SIMULATE_SETTINGS, envName, type SettingSpec } from './config.js';
+import { ConfigError, SERVE_SETTINGS, SIMULATE_SETTINGS, TAIL_SETTINGS, TOP_SETTINGS, envName, type SettingSpec } from './config.js';
 import { StoreOpenError } from './store/open.js';
 import { ListenError } from './server/server.js';
 import { VERSION } from './version.js';
@@ -15,6 +15,21 @@ const COMMANDS: Record<string, { summary: string; settings: readonly SettingSpec
     summary: 'write a smooth camera path into the store (a stand-in compositor)',
     settings: SIMULATE_SETTINGS,
     run: async (argv) => (await import('./commands/simulate.js')).simulate(argv),
+  },
+  tail: {
+    summary: 'print updates from a running server as they arrive, one line each',
+    settings: TAIL_SETTINGS,
+    run: async (argv) => (await import('./commands/tail.js')).tail(argv),
+  },
+  top: {
+    summary: 'live dashboard of a running server (q quits); one plain report when not on a terminal',
+    settings: TOP_SETTINGS,
+    run: async (argv) => (await import('./commands/top.js')).top(argv),
+  },
+  config: {
+    summary: 'with --print (and --config FILE, serve flags): the configuration serve would run with and where each value comes from, secrets masked',
+    settings: [],
+    run: async (argv) => (await import('./commands/config.js')).configCommand(argv),
   },
 };
 

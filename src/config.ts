@@ -2,7 +2,7 @@
 // environment variable (WIRECAM_MAX_HZ) and the key in a configuration file (max-hz).
 // Precedence: flags > environment > file > defaults.
 
-export type SettingKind = 'string' | 'integer' | 'number' | 'boolean';
+export type SettingKind = 'string' | 'integer' | 'number' | 'boolean' | 'list';
 
 export interface SettingSpec<K extends SettingKind = SettingKind, N extends string = string> {
   name: N;
@@ -13,11 +13,14 @@ export interface SettingSpec<K extends SettingKind = SettingKind, N extends stri
   max?: number;
   /** Masked when the configuration is printed. */
   secret?: boolean;
+  /** For string settings: the only values accepted. */
+  choices?: readonly string[];
 }
 
-type ValueOf<K extends SettingKind> = K extends 'string' ? string : K extends 'boolean' ? boolean : number;
+type ValueOf<K extends SettingKind> = K extends 'string' ? string : K extends 'boolean' ? boolean : K extends 'list' ? string[] : number;
 
-export type SettingValue = string | number | boolean;
+/** A list is repeatable as a flag, comma-separated in the environment, an array (or a string) in a file. */
+export type SettingValue = string | number | boolean | string[];
 export type Source = 'flag' | 'env' | 'file' | 'default';
 
 export class ConfigError extends Error {
@@ -47,17 +50,28 @@ export const SERVE_SETTINGS = [
   setting({ name: 'burst', kind: 'integer', default: 2, min: 1, max: 100, description: 'updates a client may get at once after a quiet period (token bucket size)' }),
   setting({ name: 'heartbeat-ms', kind: 'integer', default: 10000, min: 10, max: 3_600_000, description: 'interval of heartbeat messages and pings' }),
   setting({ name: 'idle-timeout-ms', kind: 'integer', default: 60000, min: 50, max: 86_400_000, description: 'a connection silent this long is terminated' }),
-  setting({ name: 'producer-token', kind: 'string', default: undefined, secret: true, description: 'token that makes a connection a producer (visible in ps: prefer WIRECAM_PRODUCER_TOKEN)' }),
+  setting({ name: 'producer-token', kind: 'list', default: undefined, secret: true, description: 'tokens that make a connection a producer, comma-separated or repeated (a flag shows in ps: prefer WIRECAM_PRODUCER_TOKEN or --producer-token-file)' }),
+  setting({ name: 'producer-token-file', kind: 'string', default: undefined, description: 'file of producer tokens, one per line (# starts a comment)' }),
+  setting({ name: 'viewer-token', kind: 'list', default: undefined, secret: true, description: 'when set, viewers must present one of these tokens too (read access closed)' }),
+  setting({ name: 'viewer-token-file', kind: 'string', default: undefined, description: 'file of viewer tokens, one per line' }),
+  setting({ name: 'allowed-origin', kind: 'list', default: undefined, description: 'browser origins allowed to connect, e.g. https://shell.example (repeatable); other origins get 403' }),
+  setting({ name: 'max-connections-per-ip', kind: 'integer', default: 1000, min: 0, max: 1_000_000, description: 'connections from one address beyond this are refused with 429 (0: no limit; behind a proxy every client has its address)' }),
+  setting({ name: 'max-producer-rate', kind: 'number', default: 1000, min: 1, max: 1_000_000, description: 'updates per second one producer connection may send; the excess is refused with error rate_limited' }),
+  setting({ name: 'handshake-timeout-ms', kind: 'integer', default: 10000, min: 100, max: 600_000, description: 'a client must complete its HTTP request (the upgrade) within this time' }),
+  setting({ name: 'tls-cert', kind: 'string', default: undefined, description: 'PEM certificate (chain): serve wss:// and https:// (with --tls-key)' }),
+  setting({ name: 'tls-key', kind: 'string', default: undefined, description: 'PEM private key for --tls-cert' }),
   setting({ name: 'demo', kind: 'boolean', default: false, description: 'also run the simulated camera in this process' }),
+  setting({ name: 'source-cmd', kind: 'string', default: undefined, description: 'shell command run under a pseudo-terminal whose output lines are updates (JSON or key=value); restarted when it exits' }),
   setting({ name: 'max-clients', kind: 'integer', default: 10000, min: 1, max: 1_000_000, description: 'connections beyond this are refused with HTTP 503' }),
   setting({ name: 'max-message-bytes', kind: 'integer', default: 65536, min: 256, max: 16 * 1024 * 1024, description: 'a client message larger than this closes the connection (1009)' }),
   setting({ name: 'slow-consumer-bytes', kind: 'integer', default: 4 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024, description: 'socket buffer above which a client counts as slow' }),
   setting({ name: 'slow-consumer-grace-ms', kind: 'integer', default: 10000, min: 0, max: 3_600_000, description: 'how long a client may stay slow before it is closed (4000)' }),
-  setting({ name: 'poll-ms', kind: 'integer', default: 1, min: 1, max: 1000, description: 'how often the store reader checks for commits by other processes' }),
+  setting({ name: 'poll-ms', kind: 'integer', default: 1, min: 1, max: 1000, description: 'how often the store reader checks for commits where the store folder cannot be watched' }),
   setting({ name: 'batch-rows', kind: 'integer', default: 1000, min: 1, max: 100000, description: 'rows read from the store per batch' }),
   setting({ name: 'retain-rows', kind: 'integer', default: 1_000_000, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows kept per table (0: no limit)' }),
   setting({ name: 'retain-seconds', kind: 'integer', default: 7 * 86400, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows older than this are deleted (0: no limit)' }),
-  setting({ name: 'log-level', kind: 'string', default: 'info', description: 'fatal, error, warn, info, debug or trace' }),
+  setting({ name: 'log-level', kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'fatal, error, warn, info, debug, trace or silent' }),
+  setting({ name: 'config', kind: 'string', default: undefined, description: 'JSON file of settings by name, e.g. {"port": 8765}; flags and environment win over it' }),
 ] as const;
 
 export const SIMULATE_SETTINGS = [
@@ -65,6 +79,22 @@ export const SIMULATE_SETTINGS = [
   setting({ name: 'rate', kind: 'number', default: 60, min: 0.1, max: 10000, description: 'camera states written per second' }),
   setting({ name: 'camera', kind: 'string', default: 'main', description: 'camera id' }),
   setting({ name: 'duration', kind: 'number', default: 0, min: 0, max: 31_536_000, description: 'seconds to run (0: until stopped)' }),
+] as const;
+
+export const TAIL_SETTINGS = [
+  setting({ name: 'url', kind: 'string', default: 'ws://127.0.0.1:8765/', description: 'WebSocket address of the server' }),
+  setting({ name: 'camera', kind: 'string', default: '*', description: 'comma-separated camera ids, or * for every camera' }),
+  setting({ name: 'encoding', kind: 'string', default: 'msgpack', choices: ['json', 'msgpack'], description: 'json or msgpack' }),
+  setting({ name: 'max-hz', kind: 'number', default: undefined, min: 1, max: 1000, description: 'most updates per second per camera (default: the server maximum)' }),
+  setting({ name: 'json', kind: 'boolean', default: false, description: 'print each message as one JSON line' }),
+  setting({ name: 'count', kind: 'integer', default: 0, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'exit after this many updates (0: run until stopped)' }),
+  setting({ name: 'token', kind: 'string', default: undefined, secret: true, description: 'credential sent as the token query parameter, for a server that asks for one (prefer WIRECAM_TOKEN)' }),
+] as const;
+
+export const TOP_SETTINGS = [
+  setting({ name: 'url', kind: 'string', default: 'ws://127.0.0.1:8765/', description: 'WebSocket address of the server (its /healthz and /metrics are read too)' }),
+  setting({ name: 'interval-ms', kind: 'integer', default: 1000, min: 100, max: 60_000, description: 'refresh interval; without a terminal, how long to measure before the one report' }),
+  setting({ name: 'token', kind: 'string', default: undefined, secret: true, description: 'credential for its WebSocket subscription (token query parameter; prefer WIRECAM_TOKEN)' }),
 ] as const;
 
 export type ConfigOf<S extends readonly SettingSpec[]> = {
@@ -93,8 +123,10 @@ function describeExpected(spec: SettingSpec): string {
       return `a number${range}`;
     case 'boolean':
       return 'true or false';
+    case 'list':
+      return 'one or more comma-separated values';
     default:
-      return 'a non-empty string';
+      return spec.choices ? `one of ${spec.choices.join(', ')}` : 'a non-empty string';
   }
 }
 
@@ -118,8 +150,16 @@ export function parseValue(spec: SettingSpec, raw: unknown, where: string): Sett
       if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) return fail();
       return value;
     }
+    case 'list': {
+      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
+      if (items === null || !items.every((item) => typeof item === 'string')) return fail();
+      const values = (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+      if (values.length === 0) return fail();
+      return values;
+    }
     default:
       if (typeof raw !== 'string' || raw === '') return fail();
+      if (spec.choices && !spec.choices.includes(raw)) return fail();
       return raw;
   }
 }
@@ -144,7 +184,10 @@ export function parseFlags(argv: readonly string[], specs: readonly SettingSpec[
       raw = argv[++i];
       if (raw === undefined) throw new ConfigError(`--${name} needs a value`);
     }
-    values.set(name, parseValue(spec, raw, `--${name}`));
+    const value = parseValue(spec, raw, `--${name}`);
+    const earlier = values.get(name);
+    // A repeated list flag adds to it; any other repeated flag: the last one wins.
+    values.set(name, spec.kind === 'list' && Array.isArray(earlier) && Array.isArray(value) ? [...earlier, ...value] : value);
   }
   return values;
 }
@@ -187,3 +230,5 @@ export function resolveConfig<S extends readonly SettingSpec[]>(specs: S, input:
 
 export type ServeConfig = ConfigOf<typeof SERVE_SETTINGS>;
 export type SimulateConfig = ConfigOf<typeof SIMULATE_SETTINGS>;
+export type TailConfig = ConfigOf<typeof TAIL_SETTINGS>;
+export type TopConfig = ConfigOf<typeof TOP_SETTINGS>;

@@ -1,41 +1,28 @@
-// The piscina task that owns every SQLite query of the service: tailing the store (wait for
-// a commit, read rows after the cursor, validate, encode), writing producers' updates, and
-// retention. The main thread only schedules tasks and receives ready frames.
+// The piscina tasks that own every SQLite query of the service: the store stream (a long
+// task: wait for commits, read rows after the cursor, validate, encode, post batches),
+// the snapshot, producers' writes, and retention. The main thread only schedules tasks and
+// receives ready frames.
 import Piscina from 'piscina';
 import { openStore, type Db } from '../src/store/open.js';
-import { StoreReader, type Cursor, type Rejected } from '../src/store/reader.js';
+import { StoreReader, type Cursor } from '../src/store/reader.js';
 import { StoreWriter } from '../src/store/writer.js';
 import { Retention, type RetentionPolicy } from '../src/store/retention.js';
 import { encodeBatch, type EncodedBatch } from '../src/protocol/ready-frame.js';
 import type { UpdateInput } from '../src/protocol/messages.js';
-import { TAIL_NUDGE, TAIL_STOP } from '../src/store/tail-signal.js';
+import { streamStore, type StreamTask } from './store-stream.js';
+
+export type { StreamTask };
 
 export type StoreTask =
   | { op: 'snapshot'; path: string }
-  | {
-      op: 'tail';
-      path: string;
-      cursor: Cursor;
-      limit: number;
-      /** Read at once (the previous batch hit the limit) instead of waiting for a commit. */
-      readNow: boolean;
-      waitMs: number;
-      pollMs: number;
-      signal: Int32Array;
-    }
+  | StreamTask
   | { op: 'write'; path: string; updates: UpdateInput[] }
-  | { op: 'prune'; path: string; policy: RetentionPolicy; now: number };
+  | { op: 'prune'; path: string; policy: RetentionPolicy; now: number }
+  | { op: 'newest'; path: string };
 
 export interface SnapshotResult {
   batch: EncodedBatch;
   cursor: Cursor;
-}
-
-export interface TailResult {
-  batch: EncodedBatch;
-  rejected: Rejected[];
-  cursor: Cursor;
-  more: boolean;
 }
 
 export interface WriteResult {
@@ -45,6 +32,9 @@ export interface WriteResult {
 export interface PruneResult {
   deleted: number;
 }
+
+/** The newest row id of each table, for the cursor-lag metric. */
+export type NewestResult = Cursor;
 
 // Readers and writers get separate connections: PRAGMA data_version only moves for commits
 // made by *other* connections, and this worker's own writes must wake its own reader.
@@ -111,39 +101,6 @@ function snapshot(path: string): SnapshotResult {
   return moving({ batch, cursor });
 }
 
-function tail(task: Extract<StoreTask, { op: 'tail' }>): TailResult {
-  const side = readSide(task.path);
-  const deadline = Date.now() + task.waitMs;
-  let readNow = task.readNow;
-  let nudges = Atomics.load(task.signal, TAIL_NUDGE);
-  for (;;) {
-    if (Atomics.load(task.signal, TAIL_STOP) !== 0) break;
-    const version = side.reader.currentDataVersion();
-    if (readNow || version !== side.dataVersion) {
-      side.dataVersion = version;
-      readNow = false;
-      const rows = side.reader.read(task.cursor, task.limit);
-      if (rows.cameras.length > 0 || rows.tiles.length > 0 || rows.rejected.length > 0) {
-        const result: TailResult = {
-          batch: encodeBatch(rows.cameras, rows.tiles),
-          rejected: rows.rejected,
-          cursor: rows.cursor,
-          more: rows.more,
-        };
-        return moving(result);
-      }
-    }
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
-    // Sleeps until the poll interval passes or the main thread nudges (a producer's write).
-    Atomics.wait(task.signal, TAIL_NUDGE, nudges, Math.min(task.pollMs, remaining));
-    const seen = Atomics.load(task.signal, TAIL_NUDGE);
-    if (seen !== nudges) readNow = true;
-    nudges = seen;
-  }
-  return { batch: { bytes: new ArrayBuffer(0), items: [] }, rejected: [], cursor: task.cursor, more: false };
-}
-
 function write(path: string, updates: UpdateInput[]): WriteResult {
   return { seqs: writeSide(path).writer.insert(updates) };
 }
@@ -159,17 +116,19 @@ function prune(path: string, policy: RetentionPolicy, now: number): PruneResult 
   return { deleted };
 }
 
-export default function run(task: StoreTask): SnapshotResult | TailResult | WriteResult | PruneResult {
+export default function run(task: StoreTask): SnapshotResult | WriteResult | PruneResult | NewestResult | Promise<void> {
   try {
     switch (task.op) {
       case 'snapshot':
         return snapshot(task.path);
-      case 'tail':
-        return tail(task);
+      case 'stream':
+        return streamStore(task, () => readSide(task.path).reader, () => forget(task.path));
       case 'write':
         return write(task.path, task.updates);
       case 'prune':
         return prune(task.path, task.policy, task.now);
+      case 'newest':
+        return readSide(task.path).reader.newestIds();
     }
   } catch (error) {
     forget(task.path);

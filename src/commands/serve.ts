@@ -1,15 +1,12 @@
 // `wirecam serve`: the service in the foreground until SIGTERM or SIGINT.
-import { resolveConfig, SERVE_SETTINGS, type ServeConfig } from '../config.js';
-import { createLogger, LOG_LEVELS } from '../log.js';
-import { ConfigError } from '../config.js';
+import { SERVE_SETTINGS, type ServeConfig } from '../config.js';
+import { resolveWithFile } from '../config-file.js';
+import { createLogger } from '../log.js';
 import { WirecamServer } from '../server/server.js';
 
+/** Flags > WIRECAM_* environment > configuration file (--config) > defaults; any bad value stops here. */
 export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
-  const { config } = resolveConfig(SERVE_SETTINGS, { argv, env });
-  if (!(LOG_LEVELS as readonly string[]).includes(config['log-level'])) {
-    throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${config['log-level']}"`);
-  }
-  return config;
+  return resolveWithFile(SERVE_SETTINGS, { argv, env }).config;
 }
 
 export async function serve(argv: readonly string[]): Promise<void> {
@@ -18,7 +15,7 @@ export async function serve(argv: readonly string[]): Promise<void> {
   const server = await WirecamServer.start(config, log);
   const url = server.url;
   log.info(
-    { url, db: config.db, max_hz: config['max-hz'], demo: config.demo, producers: config['producer-token'] ? 'enabled' : 'disabled' },
+    { url, db: config.db, max_hz: config['max-hz'], demo: config.demo, producers: config['producer-token'] || config['producer-token-file'] ? 'enabled' : 'disabled', config: config.config },
     `listening on ${url}`,
   );
   if (config.demo) {

@@ -5,6 +5,10 @@ import { isCameraId } from '../protocol/validate.js';
 import { openStore } from '../store/open.js';
 import { StoreWriter } from '../store/writer.js';
 import { runPath } from '../sources/simulated-camera.js';
+import { Progress } from '../progress.js';
+
+/** How often the progress is looked at (it redraws at most this often on a terminal). */
+const PROGRESS_TICK_MS = 100;
 
 export async function simulate(argv: readonly string[]): Promise<void> {
   const { config } = resolveConfig(SIMULATE_SETTINGS, { argv, env: process.env });
@@ -12,17 +16,26 @@ export async function simulate(argv: readonly string[]): Promise<void> {
   const db = openStore(config.db);
   const writer = new StoreWriter(db);
   const started = Date.now();
-  const runner = runPath(config.camera, config.rate, config.duration, (state) => writer.insert([{ kind: 'camera', value: state }]));
+  let written = 0;
+  const runner = runPath(config.camera, config.rate, config.duration, (state) => {
+    writer.insert([{ kind: 'camera', value: state }]);
+    written++;
+  });
   const stop = () => runner.stop();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // With --duration the work has a known end: a bar (or percentage) in seconds; without
+  // one, the elapsed time and the count.
+  const progress = new Progress({ label: `simulate: ${config.camera} at ${config.rate} Hz`, total: config.duration, unit: 's', stream: process.stderr });
   const report = setInterval(() => {
-    process.stderr.write(`simulate: ${config.camera} at ${config.rate} Hz, ${Math.round((Date.now() - started) / 1000)} s\n`);
-  }, 5000);
-  const written = await runner.done;
+    const elapsedS = (Date.now() - started) / 1000;
+    progress.update(Math.round(Math.min(elapsedS, config.duration || elapsedS) * 10) / 10, `${written} states`);
+  }, PROGRESS_TICK_MS);
+  const total = await runner.done;
   clearInterval(report);
+  progress.finish();
   process.off('SIGTERM', stop);
   process.off('SIGINT', stop);
   db.close();
-  process.stderr.write(`simulate: wrote ${written} camera states to ${config.db} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(`simulate: wrote ${total} camera states to ${config.db} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }

@@ -28,7 +28,7 @@ export function subscribes(subscription: Subscription, camera: string): boolean 
 /** What a client reports to its hub about frames it handles on its own (under backpressure). */
 export interface ClientHooks {
   coalesced(count: number): void;
-  sent(encoding: Encoding, count: number): void;
+  sent(encoding: Encoding, count: number, bytes: number): void;
 }
 
 export class FanoutClient {
@@ -75,10 +75,15 @@ export class FanoutClient {
     this.pending = null;
     if (pending === null || this.closed) return;
     const transport = this.transport;
+    let bytes = 0;
     transport.cork();
-    for (const frame of pending.values()) transport.write(frame[this.encoding]);
+    for (const frame of pending.values()) {
+      const data = frame[this.encoding];
+      transport.write(data);
+      bytes += data.length;
+    }
     transport.uncork();
-    this.hooks.sent(this.encoding, pending.size);
+    this.hooks.sent(this.encoding, pending.size, bytes);
   }
 
   /** True (and forgets the mark once passed) when the snapshot already covered this frame. */

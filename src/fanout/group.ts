@@ -33,6 +33,8 @@ export class AudienceGroup {
   private readonly waiting = new Set<Gate>();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
+  /** Bytes the last `deliver()` wrote, all members together (for the bytes-sent counter). */
+  deliveredBytes = 0;
 
   constructor(
     readonly key: string,
@@ -130,23 +132,27 @@ export class AudienceGroup {
     const frames = this.due;
     this.due = [];
     this.dueMarked = false;
+    this.deliveredBytes = 0;
     if (frames.length === 0 || this.clients.length === 0) return 0;
     const encoding = this.encoding;
     const batch = frames.length === 1 ? frames[0]![encoding] : Buffer.concat(frames.map((f) => f[encoding]));
     const fromProducer = hasOrigin(frames);
     const clients = this.clients;
     let delivered = 0;
+    let batchWrites = 0;
     for (let i = 0; i < clients.length; i++) {
       const client = clients[i]!;
       if (client.pending !== null || client.skipUpTo !== null || fromProducer) {
-        delivered += deliverSelectively(client, frames);
+        delivered += deliverSelectively(client, frames, this);
       } else if (client.transport.writableNeedDrain) {
-        delivered += deliverSelectively(client, frames);
+        delivered += deliverSelectively(client, frames, this);
       } else {
         client.transport.write(batch);
         delivered += frames.length;
+        batchWrites++;
       }
     }
+    this.deliveredBytes += batch.length * batchWrites;
     return delivered;
   }
 
@@ -169,7 +175,7 @@ function hasOrigin(frames: readonly ReadyFrame[]): boolean {
  * queue), or its snapshot was newer than the group's state, or it produced one of the frames
  * (not echoed back to it).
  */
-function deliverSelectively(client: FanoutClient, frames: readonly ReadyFrame[]): number {
+function deliverSelectively(client: FanoutClient, frames: readonly ReadyFrame[], tally: { deliveredBytes: number }): number {
   const transport = client.transport;
   let written = 0;
   transport.cork();
@@ -182,7 +188,9 @@ function deliverSelectively(client: FanoutClient, frames: readonly ReadyFrame[])
         continue;
       }
     }
-    transport.write(frame[client.encoding]);
+    const bytes = frame[client.encoding];
+    transport.write(bytes);
+    tally.deliveredBytes += bytes.length;
     written++;
   }
   transport.uncork();

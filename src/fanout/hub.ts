@@ -21,13 +21,15 @@ export interface HubOptions {
 export interface HubCounters {
   /** Camera and tile messages written to sockets, by encoding. */
   sent: Record<Encoding, number>;
+  /** Bytes of those messages written to sockets, by encoding. */
+  bytes: Record<Encoding, number>;
   /** States skipped because a newer one replaced them before they were written. */
   coalesced: number;
 }
 
 export class Hub implements GroupHost {
   readonly clients = new Set<FanoutClient>();
-  readonly counters: HubCounters = { sent: { json: 0, msgpack: 0 }, coalesced: 0 };
+  readonly counters: HubCounters = { sent: { json: 0, msgpack: 0 }, bytes: { json: 0, msgpack: 0 }, coalesced: 0 };
   private readonly latest = new Map<string, ReadyFrame>();
   private readonly groups = new Map<string, AudienceGroup>();
   private readonly groupsByCamera = new Map<string, Set<AudienceGroup>>();
@@ -38,7 +40,10 @@ export class Hub implements GroupHost {
   readonly now: () => number;
   private readonly clientHooks: ClientHooks = {
     coalesced: (count) => this.coalesced(count),
-    sent: (encoding, count) => (this.counters.sent[encoding] += count),
+    sent: (encoding, count, bytes) => {
+      this.counters.sent[encoding] += count;
+      this.counters.bytes[encoding] += bytes;
+    },
   };
 
   constructor(private readonly options: HubOptions) {
@@ -148,6 +153,7 @@ export class Hub implements GroupHost {
       const frames = observe === undefined ? null : group.dueFrames;
       const delivered = group.deliver();
       this.counters.sent[group.encoding] += delivered;
+      this.counters.bytes[group.encoding] += group.deliveredBytes;
       if (frames !== null && delivered > 0) for (const frame of frames) observe!(now - frame.timestamp);
     }
   };

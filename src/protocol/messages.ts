@@ -14,7 +14,12 @@ export const DEFAULT_CAMERA = 'main';
 export const ALL_CAMERAS = '*';
 export const CAMERA_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-export const ERROR_CODES = ['bad_message', 'bad_camera', 'unauthorized', 'too_many_errors'] as const;
+/**
+ * The error codes of PROTOCOL.md section 4, plus `rate_limited`: a producer sending faster
+ * than --max-producer-rate (the update is not stored). Old clients log an unknown code as
+ * they would an unknown type.
+ */
+export const ERROR_CODES = ['bad_message', 'bad_camera', 'unauthorized', 'too_many_errors', 'rate_limited'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export const CLOSE_GOING_AWAY = 1001;

@@ -1,8 +1,11 @@
 // What the service counts, in one place: /healthz, /metrics and the tests read these.
 import { ERROR_CODES, type ErrorCode } from '../protocol/messages.js';
 import { REJECT_REASONS, type RejectReason } from '../protocol/validate.js';
+import type { FrameKind, ReadyFrame } from '../protocol/ready-frame.js';
 
 export interface ServiceCounters {
+  /** Valid updates read from the store (every source ends up there), by kind. */
+  updatesRead: Record<FrameKind, number>;
   /** Producer updates that passed validation and were queued for the store. */
   updatesAccepted: number;
   /** Producer updates committed to the store (and acknowledged). */
@@ -25,6 +28,7 @@ function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
 
 export function createCounters(): ServiceCounters {
   return {
+    updatesRead: { camera: 0, tile: 0 },
     updatesAccepted: 0,
     updatesStored: 0,
     updatesRefused: 0,
@@ -34,4 +38,9 @@ export function createCounters(): ServiceCounters {
     idleConnectionsTerminated: 0,
     upgradesRefused: {},
   };
+}
+
+/** Once per batch the store tail hands over, not per client. */
+export function countRead(counters: ServiceCounters, frames: readonly ReadyFrame[]): void {
+  for (let i = 0; i < frames.length; i++) counters.updatesRead[frames[i]!.kind]++;
 }

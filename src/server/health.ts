@@ -1,4 +1,5 @@
-// GET /healthz (PROTOCOL.md section 8): 200 while the store can be read, 503 when it cannot.
+// GET /healthz (PROTOCOL.md section 8): 200 while the store can be read, 503 when it cannot;
+// GET /readyz: whether the service has started and is not stopping.
 export type StoreState = 'ok' | 'unavailable';
 
 export interface HealthSource {
@@ -32,4 +33,11 @@ export function healthReport(source: HealthSource, now: number): { httpStatus: n
   };
   if (store.error !== null) body.store_error = store.error;
   return { httpStatus: store.state === 'ok' ? 200 : 503, body };
+}
+
+/** GET /readyz: ready once the store is open and the snapshot loaded, until shutdown begins. */
+export type Readiness = 'starting' | 'ready' | 'stopping';
+
+export function readinessReport(state: Readiness): { httpStatus: number; body: { status: Readiness } } {
+  return { httpStatus: state === 'ready' ? 200 : 503, body: { status: state } };
 }

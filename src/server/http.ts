@@ -1,11 +1,17 @@
-// Plain HTTP on the WebSocket port: the page at /, /healthz, and 404 for anything else.
+// Plain HTTP on the WebSocket port: the page at /, /healthz, /readyz, /metrics, the viewer's scripts, and 404 for anything else.
+import { requestUrl } from './request-url.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { healthReport, type HealthSource } from './health.js';
+import { healthReport, readinessReport, type HealthSource, type Readiness } from './health.js';
 
 export interface HttpRoutes {
   health: HealthSource;
   /** The page served at GET /. */
   indexPage(): { contentType: string; body: string | Buffer };
+  readiness(): Readiness;
+  /** Prometheus text format. */
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** The viewer's scripts (src/server/assets.ts): null for a path that is not one. */
+  asset?(pathname: string): { contentType: string; body: Buffer } | null;
 }
 
 function send(response: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
@@ -18,7 +24,7 @@ function send(response: ServerResponse, status: number, contentType: string, bod
 }
 
 export function handleHttp(routes: HttpRoutes, request: IncomingMessage, response: ServerResponse): void {
-  const url = new URL(request.url ?? '/', 'http://wirecam.invalid');
+  const url = requestUrl(request);
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('Allow', 'GET, HEAD');
     send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
@@ -35,7 +41,21 @@ export function handleHttp(routes: HttpRoutes, request: IncomingMessage, respons
       send(response, httpStatus, 'application/json', `${JSON.stringify(body)}\n`);
       return;
     }
-    default:
-      send(response, 404, 'text/plain; charset=utf-8', 'not found\n');
+    case '/readyz': {
+      const { httpStatus, body } = readinessReport(routes.readiness());
+      send(response, httpStatus, 'application/json', `${JSON.stringify(body)}\n`);
+      return;
+    }
+    case '/metrics':
+      routes.metrics().then(
+        ({ contentType, body }) => send(response, 200, contentType, body),
+        (error: unknown) => send(response, 500, 'text/plain; charset=utf-8', `metrics failed: ${error instanceof Error ? error.message : String(error)}\n`),
+      );
+      return;
+    default: {
+      const asset = routes.asset?.(url.pathname) ?? null;
+      if (asset !== null) send(response, 200, asset.contentType, asset.body);
+      else send(response, 404, 'text/plain; charset=utf-8', 'not found\n');
+    }
   }
 }

@@ -1,6 +1,6 @@
 // The running service: store workers, stream graph, hub, HTTP and WebSocket on one port.
 // This file wires the parts together and owns their start and stop order.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -18,20 +18,25 @@ import { StorePool } from '../store/worker-pool.js';
 import type { Rejected } from '../store/reader.js';
 import { Origins } from '../sources/origins.js';
 import { StoreTail } from '../sources/store-tail.js';
+import { InProcessBus, type Bus } from '../sources/bus.js';
 import { ProducerWriter } from '../sources/producers.js';
 import { runPath, type PathRunner } from '../sources/simulated-camera.js';
+import { startCommandSource, type PtyCommandSource } from '../sources/pty-command.js';
+import { StaticAssets } from './assets.js';
 import { buildGraph } from '../pipeline/graph.js';
 import { Hub } from '../fanout/hub.js';
 import type { Transport } from '../fanout/client.js';
-import { TokenSet } from './auth.js';
-import { admit, refuseUpgrade, type Admission } from './upgrade.js';
+import { AccessPolicy } from './access.js';
+import { createListener } from './listener.js';
+import { admit, refuseUpgrade, remoteAddress, type Admission } from './upgrade.js';
 import { chooseSubprotocol } from '../protocol/negotiate.js';
 import { Session, toSubscription, type SessionContext } from './session.js';
 import { Liveness } from './liveness.js';
-import { createCounters, type ServiceCounters } from './counters.js';
+import { countRead, createCounters, type ServiceCounters } from './counters.js';
+import { ServiceMetrics } from './metrics.js';
 import { handleHttp } from './http.js';
 import { indexPage } from './index-page.js';
-import type { StoreState } from './health.js';
+import type { Readiness, StoreState } from './health.js';
 
 export class ListenError extends Error {
   constructor(message: string) {
@@ -50,21 +55,27 @@ export class WirecamServer {
   readonly counters: ServiceCounters = createCounters();
   readonly hub: Hub;
   readonly sessions = new Set<Session>();
+  readonly metrics: ServiceMetrics;
   private readonly startedAt = Date.now();
   private readonly pool: StorePool;
   private readonly origins = new Origins();
   private readonly tail: StoreTail;
+  private readonly bus: Bus = new InProcessBus();
   private readonly producers: ProducerWriter;
   private readonly liveness: Liveness;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
-  private readonly producerTokens: TokenSet;
+  private readonly access: AccessPolicy;
+  private readonly secure: boolean;
   private readonly throttledLog = new RateLimitedLog(10_000);
   private graphSubscription: RxSubscription | null = null;
   private demo: PathRunner | null = null;
+  private commandSource: PtyCommandSource | null = null;
+  private readonly assets = new StaticAssets();
   private retentionTimer: NodeJS.Timeout | null = null;
   private nextClientId = 1;
   private stopping = false;
+  private started = false;
   private storeState: { state: StoreState; error: string | null } = { state: 'ok', error: null };
   private readonly sessionContext: SessionContext;
 
@@ -72,9 +83,17 @@ export class WirecamServer {
     readonly config: ServeConfig,
     private readonly log: Logger,
   ) {
-    this.hub = new Hub({ maxHz: config['max-hz'], burst: config.burst });
+    // Settings that can be wrong (token files, TLS files) are checked before anything starts.
+    this.access = new AccessPolicy({
+      producerTokens: config['producer-token'],
+      producerTokenFile: config['producer-token-file'],
+      viewerTokens: config['viewer-token'],
+      viewerTokenFile: config['viewer-token-file'],
+      allowedOrigins: config['allowed-origin'],
+      maxConnectionsPerIp: config['max-connections-per-ip'],
+    });
+    this.hub = new Hub({ maxHz: config['max-hz'], burst: config.burst, observeLatency: (ms) => this.metrics.observeLatency(ms) });
     this.pool = new StorePool(config.db);
-    this.producerTokens = new TokenSet([config['producer-token']]);
     this.tail = new StoreTail(
       this.pool,
       this.origins,
@@ -114,7 +133,9 @@ export class WirecamServer {
         if (count > 0) this.log.warn({ session: session.id, buffered_bytes: bufferedBytes, count }, 'closed slow consumer');
       },
     );
-    this.http = createServer((request, response) =>
+    const listener = createListener(
+      { tlsCert: config['tls-cert'], tlsKey: config['tls-key'], handshakeTimeoutMs: config['handshake-timeout-ms'] },
+      (request, response) =>
       handleHttp(
         {
           health: {
@@ -125,11 +146,16 @@ export class WirecamServer {
             store: () => this.storeState,
           },
           indexPage: () => indexPage(this.url, VERSION),
+          asset: (pathname) => this.assets.get(pathname),
+          readiness: () => this.readiness,
+          metrics: () => this.metrics.render(),
         },
         request,
         response,
       ),
     );
+    this.http = listener.server;
+    this.secure = listener.secure;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config['max-message-bytes'],
@@ -141,11 +167,21 @@ export class WirecamServer {
         return mode.ok && mode.value.subprotocol !== null ? mode.value.subprotocol : false;
       },
     });
+    this.metrics = new ServiceMetrics({
+      version: VERSION,
+      counters: this.counters,
+      hub: this.hub,
+      sessions: this.sessions,
+      pool: this.pool,
+      cursor: () => this.tail.position,
+      storeReadable: () => this.storeState.state === 'ok',
+    });
     this.sessionContext = {
       hub: this.hub,
       producers: this.producers,
       counters: this.counters,
       maxHz: config['max-hz'],
+      maxProducerRate: config['max-producer-rate'],
       accepting: () => !this.stopping,
     };
   }
@@ -171,23 +207,37 @@ export class WirecamServer {
   get url(): string {
     const { address, port, family } = this.address;
     const host = family === 'IPv6' ? `[${address}]` : address;
-    return `ws://${host}:${port}/`;
+    return `${this.secure ? 'wss' : 'ws'}://${host}:${port}/`;
+  }
+
+  /** GET /readyz: ready once the store is open and the snapshot loaded, until stop() begins. */
+  get readiness(): Readiness {
+    return this.stopping ? 'stopping' : this.started ? 'ready' : 'starting';
   }
 
   private async begin(): Promise<void> {
-    this.hub.seed(await this.tail.snapshot());
-    this.graphSubscription = buildGraph([this.tail.frames], {
+    this.hub.seed(await this.bus.snapshot(await this.tail.snapshot()));
+    this.tail.frames.subscribe((frames) => {
+      countRead(this.counters, frames);
+      this.bus.publish(frames);
+    });
+    this.graphSubscription = buildGraph([this.bus.frames], {
       maxHz: this.config['max-hz'],
       burst: this.config.burst,
       onCoalesced: (count) => this.hub.coalesced(count),
     }).subscribe((frame) => this.hub.publish(frame));
     this.tail.start();
+    this.started = true;
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
     await this.listen();
     this.liveness.start();
     this.scheduleRetention();
     if (this.config.demo) {
       this.demo = runPath('main', 60, 0, (state) => this.producers.enqueue({ kind: 'camera', value: state }, DEMO_PRODUCER));
+    }
+    const command = this.config['source-cmd'];
+    if (command !== undefined) {
+      this.commandSource = await startCommandSource(command, (update) => this.producers.enqueue(update, COMMAND_PRODUCER), this.log, this.throttledLog);
     }
   }
 
@@ -216,7 +266,7 @@ export class WirecamServer {
     }
     const result = admit(request, {
       maxHz: this.config['max-hz'],
-      producerTokens: this.producerTokens,
+      access: this.access,
       atCapacity: () => this.sessions.size >= this.config['max-clients'],
     });
     if (!result.ok) {
@@ -225,10 +275,11 @@ export class WirecamServer {
       return;
     }
     const admission = result.value;
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, admission));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, admission, remoteAddress(request)));
   }
 
-  private connect(ws: WebSocket, admission: Admission): void {
+  private connect(ws: WebSocket, admission: Admission, address: string): void {
+    this.access.connected(address);
     const id = this.nextClientId++;
     const { mode, subscription, role } = admission;
     const hello: Hello | null =
@@ -264,6 +315,7 @@ export class WirecamServer {
     ws.on('close', () => {
       this.hub.leave(client);
       this.sessions.delete(session);
+      this.access.disconnected(address);
     });
   }
 
@@ -309,6 +361,7 @@ export class WirecamServer {
     if (this.stopping) return;
     this.stopping = true;
     this.demo?.stop();
+    await this.commandSource?.stop();
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     this.http.close();
     await withTimeout(this.producers.idle(), SHUTDOWN_WRITE_WAIT_MS);
@@ -324,6 +377,7 @@ export class WirecamServer {
     await withTimeout(Promise.all(closed), SHUTDOWN_CLOSE_WAIT_MS + 500);
     this.graphSubscription?.unsubscribe();
     await this.tail.stop();
+    await this.bus.stop();
     await this.pool.close();
     this.http.closeAllConnections();
   }
@@ -331,6 +385,8 @@ export class WirecamServer {
 
 /** Updates of the in-process demo camera: acknowledged to nobody, excluded from no one. */
 const DEMO_PRODUCER = { id: 0, acknowledge: () => undefined };
+/** Updates of --source-cmd: likewise stored, then broadcast to everyone. */
+const COMMAND_PRODUCER = { id: 0, acknowledge: () => undefined };
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -16,6 +16,7 @@ import type { FanoutClient, Subscription } from '../fanout/client.js';
 import type { Hub } from '../fanout/hub.js';
 import type { ProducerSink, ProducerWriter } from '../sources/producers.js';
 import type { ServiceCounters } from './counters.js';
+import { TokenBucket } from '../pipeline/token-bucket.js';
 
 /** PROTOCOL.md section 5: the tenth error within ten seconds closes the connection. */
 export const ERROR_LIMIT = 10;
@@ -28,6 +29,8 @@ export interface SessionContext {
   producers: ProducerWriter;
   counters: ServiceCounters;
   maxHz: number;
+  /** Updates per second one producer connection may send. */
+  maxProducerRate: number;
   /** False while shutting down: updates are no longer taken. */
   accepting(): boolean;
 }
@@ -41,6 +44,8 @@ export class Session implements ProducerSink {
   lastHeardAt: number;
   private errorTimes: number[] = [];
   private closing = false;
+  /** A producer's allowance of updates (a second's worth at once, refilled at the rate). */
+  private readonly updateBudget: TokenBucket | null;
 
   constructor(
     readonly id: number,
@@ -51,6 +56,8 @@ export class Session implements ProducerSink {
     private readonly context: SessionContext,
   ) {
     this.lastHeardAt = context.hub.now();
+    const rate = context.maxProducerRate;
+    this.updateBudget = role === 'producer' ? new TokenBucket(rate, Math.max(1, Math.ceil(rate)), this.lastHeardAt) : null;
   }
 
   get isClosing(): boolean {
@@ -85,6 +92,10 @@ export class Session implements ProducerSink {
       case 'tile_update': {
         if (this.role !== 'producer') {
           this.fail('unauthorized', 'updates need a producer token');
+          return;
+        }
+        if (!this.updateBudget!.take(this.context.hub.now())) {
+          this.fail('rate_limited', `at most ${this.context.maxProducerRate} updates per second; this one was not stored`);
           return;
         }
         if (!this.context.accepting()) return;

@@ -1,10 +1,12 @@
 // Admission of a WebSocket upgrade: path, capacity, subprotocol, subscription and role are
 // decided here, before the handshake, so a refusal is a plain HTTP answer with a reason.
+import { requestUrl } from './request-url.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { chooseSubprotocol, parseSubscriptionQuery, type SessionMode, type SubscriptionRequest } from '../protocol/negotiate.js';
 import type { Role } from '../protocol/messages.js';
-import { presentedToken, type TokenSet } from './auth.js';
+import { presentedToken } from './auth.js';
+import type { AccessPolicy } from './access.js';
 
 export interface Admission {
   mode: SessionMode;
@@ -16,14 +18,22 @@ export type AdmissionResult = { ok: true; value: Admission } | { ok: false; stat
 
 export interface AdmissionPolicy {
   maxHz: number;
-  producerTokens: TokenSet;
+  access: AccessPolicy;
   atCapacity(): boolean;
 }
 
+/** The client's address as seen on the socket (a reverse proxy's own, behind one). */
+export function remoteAddress(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? 'unknown';
+}
+
 export function admit(request: IncomingMessage, policy: AdmissionPolicy): AdmissionResult {
-  const url = new URL(request.url ?? '/', 'http://wirecam.invalid');
+  const url = requestUrl(request);
   if (url.pathname !== '/') return { ok: false, status: 404, message: 'WebSocket endpoint is /' };
+  const { access } = policy;
+  if (!access.originAllowed(request.headers.origin)) return { ok: false, status: 403, message: 'origin not allowed' };
   if (policy.atCapacity()) return { ok: false, status: 503, message: 'client limit reached, try again later' };
+  if (access.addressAtLimit(remoteAddress(request))) return { ok: false, status: 429, message: 'too many connections from this address' };
   const mode = chooseSubprotocol(request.headers['sec-websocket-protocol']);
   if (!mode.ok) return { ok: false, status: 400, message: mode.reason };
   const subscription = parseSubscriptionQuery(url.searchParams, policy.maxHz);
@@ -31,8 +41,13 @@ export function admit(request: IncomingMessage, policy: AdmissionPolicy): Admiss
   const token = presentedToken(request, url.searchParams);
   let role: Role = 'viewer';
   if (token !== null) {
-    if (!policy.producerTokens.matches(token)) return { ok: false, status: 401, message: 'unknown token' };
-    role = 'producer';
+    // Both sets are always checked, so timing does not tell which kind of token this was.
+    const producer = access.producerTokens.matches(token);
+    const viewer = access.viewerTokens?.matches(token) ?? false;
+    if (producer) role = 'producer';
+    else if (!viewer) return { ok: false, status: 401, message: 'unknown token' };
+  } else if (access.viewerTokens !== null) {
+    return { ok: false, status: 401, message: 'a token is required' };
   }
   return { ok: true, value: { mode: mode.value, subscription: subscription.value, role } };
 }
@@ -42,6 +57,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
 

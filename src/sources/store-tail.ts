@@ -1,17 +1,20 @@
-// The source of everything that reaches the store: a loop of tail tasks in the worker pool,
-// each waiting for a commit and returning the next batch of ready frames after the cursor.
+// The source of everything that reaches the store: a long task in the worker pool streams
+// batches of ready frames (rows after the cursor, validated and encoded) over a MessagePort;
+// here they are taken in order, tagged with their producer, and passed on.
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Subject, type Observable } from 'rxjs';
 import { framesOf, type ReadyFrame } from '../protocol/ready-frame.js';
 import type { Cursor, Rejected } from '../store/reader.js';
 import type { StorePool } from '../store/worker-pool.js';
-import { createTailSignal, nudgeTail, stopTail } from '../store/tail-signal.js';
+import { createCredit, TAKEN, type StreamControl, type StreamMessage } from '../store/stream-messages.js';
 import type { Origins } from './origins.js';
 
 export interface StoreTailOptions {
   limit: number;
+  /** Poll interval, used only where the store's folder cannot be watched. */
   pollMs: number;
-  /** How long one task waits for a commit before returning empty (bounds shutdown latency). */
-  waitMs?: number;
+  /** Interval of the worker's safety check while it is woken by commits. */
+  safetyMs?: number;
 }
 
 export interface StoreTailEvents {
@@ -22,14 +25,19 @@ export interface StoreTailEvents {
   beforePublish(): Promise<void> | null;
 }
 
+const RESTART_AFTER_MS = 1000;
+
 export class StoreTail {
   private readonly subject = new Subject<readonly ReadyFrame[]>();
   readonly frames: Observable<readonly ReadyFrame[]> = this.subject.asObservable();
-  private readonly signal = createTailSignal();
   private cursor: Cursor = { camera: 0, tile: 0 };
+  private port: MessagePort | null = null;
+  private credit = createCredit();
+  private running: Promise<void> | null = null;
+  private queue: StreamMessage[] = [];
+  private draining = false;
   private stopped = false;
-  private loop: Promise<void> | null = null;
-  private failing = false;
+  private watchingCommits = false;
 
   constructor(
     private readonly pool: StorePool,
@@ -37,6 +45,11 @@ export class StoreTail {
     private readonly options: StoreTailOptions,
     private readonly events: StoreTailEvents,
   ) {}
+
+  /** Whether commits wake the reader (true) or it polls every `pollMs` (false). */
+  get watching(): boolean {
+    return this.watchingCommits;
+  }
 
   get position(): Cursor {
     return { ...this.cursor };
@@ -50,58 +63,77 @@ export class StoreTail {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.running !== null || this.stopped) return;
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.credit = createCredit();
+    port1.on('message', (message: StreamMessage) => {
+      this.queue.push(message);
+      void this.drain();
+    });
+    this.running = this.pool
+      .stream({
+        cursor: this.cursor,
+        limit: this.options.limit,
+        pollMs: this.options.pollMs,
+        safetyMs: this.options.safetyMs ?? 250,
+        port: port2,
+        credit: this.credit,
+      })
+      .catch((error: unknown) => {
+        // The stream task itself died (not a read error, which it reports and survives).
+        this.events.failed(error);
+        port1.close();
+        this.running = null;
+        if (!this.stopped) setTimeout(() => this.start(), RESTART_AFTER_MS).unref();
+      });
   }
 
-  /** A producer's write was committed: read it now instead of at the next poll. */
+  /** Our own producers' commits are seen by the worker's watch; without one, ask it to look. */
   nudge(): void {
-    nudgeTail(this.signal);
+    if (!this.watchingCommits) this.control({ type: 'check' });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    stopTail(this.signal);
-    await this.loop;
+    this.control({ type: 'stop' });
+    await this.running;
+    this.port?.close();
     this.subject.complete();
   }
 
-  private async run(): Promise<void> {
-    let readNow = true;
-    let backoffMs = 100;
-    while (!this.stopped) {
-      try {
-        const result = await this.pool.tail({
-          cursor: this.cursor,
-          limit: this.options.limit,
-          readNow,
-          waitMs: this.options.waitMs ?? 250,
-          pollMs: this.options.pollMs,
-          signal: this.signal,
-        });
-        if (this.failing) {
-          this.failing = false;
-          backoffMs = 100;
-          this.events.recovered();
-        }
-        readNow = result.more;
-        if (result.rejected.length > 0) this.events.rejected(result.rejected);
-        if (result.batch.items.length > 0) {
+  private control(message: StreamControl): void {
+    this.port?.postMessage(message);
+  }
+
+  /** Batches are published one after another, in the order the worker read them. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    while (this.queue.length > 0) {
+      const message = this.queue.shift()!;
+      switch (message.type) {
+        case 'batch': {
           const wait = this.events.beforePublish();
           if (wait !== null) await wait;
-          const frames = framesOf(result.batch, (item) => this.origins.take(item.kind, item.seq));
-          this.cursor = result.cursor;
-          this.subject.next(frames);
-        } else {
-          this.cursor = result.cursor;
+          this.cursor = message.cursor;
+          if (message.rejected.length > 0) this.events.rejected(message.rejected);
+          const frames = framesOf(message.batch, (item) => this.origins.take(item.kind, item.seq));
+          Atomics.add(this.credit, TAKEN, 1);
+          if (frames.length > 0 && !this.stopped) this.subject.next(frames);
+          break;
         }
-      } catch (error) {
-        if (this.stopped) break;
-        this.failing = true;
-        this.events.failed(error);
-        await new Promise((resolve) => setTimeout(resolve, backoffMs));
-        backoffMs = Math.min(backoffMs * 2, 2000);
-        readNow = true;
+        case 'failed':
+          this.events.failed(new Error(message.error));
+          break;
+        case 'recovered':
+          this.events.recovered();
+          break;
+        case 'watching':
+          this.watchingCommits = message.watching;
+          break;
       }
     }
+    this.draining = false;
   }
 }

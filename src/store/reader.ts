@@ -76,6 +76,11 @@ export class StoreReader {
     return this.dataVersion.get() as number;
   }
 
+  /** The newest row id of each table (0 when empty): how far the store has got. */
+  newestIds(): Cursor {
+    return this.maxIds.get() as Cursor;
+  }
+
   read(cursor: Cursor, limit: number): RowBatch {
     return this.db.transaction(() => this.readUnlocked(cursor, limit))();
   }

@@ -1,14 +1,16 @@
-// The pool of store workers and typed calls into it. Tailing occupies one worker while it
-// waits for a commit; writes and retention run on another, so neither waits for the other.
+// The pool of store workers and typed calls into it. The store stream occupies one worker
+// for as long as the service runs; writes, snapshot and retention run on the other, so
+// neither waits for the other.
 import { Piscina } from 'piscina';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Cursor } from './reader.js';
 import type { RetentionPolicy } from './retention.js';
 import type { UpdateInput } from '../protocol/messages.js';
-import type { PruneResult, SnapshotResult, StoreTask, TailResult, WriteResult } from '../../workers/store-worker.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { NewestResult, PruneResult, SnapshotResult, StoreTask, WriteResult } from '../../workers/store-worker.js';
 
-export type { SnapshotResult, TailResult };
+export type { SnapshotResult };
 
 /** The compiled worker; from sources (tests) the build output is used. */
 function workerFile(): string {
@@ -17,13 +19,17 @@ function workerFile(): string {
   return fileURLToPath(new URL('../../dist/workers/store-worker.js', import.meta.url));
 }
 
-export interface TailRequest {
+/** Mean, min, max and percentiles (p50, p99, ...) in ms, as piscina keeps them. */
+export type TimeSummary = Piscina['histogram']['runTime'];
+
+export interface StreamRequest {
   cursor: Cursor;
   limit: number;
-  readNow: boolean;
-  waitMs: number;
   pollMs: number;
-  signal: Int32Array;
+  safetyMs: number;
+  /** Where the worker posts batches; moved to the worker. */
+  port: MessagePort;
+  credit: Int32Array;
 }
 
 export class StorePool {
@@ -41,6 +47,17 @@ export class StorePool {
     return this.pool.utilization;
   }
 
+  /** Tasks finished since start. */
+  get completed(): number {
+    return this.pool.completed;
+  }
+
+  /** Piscina's run and queue-wait time summaries (ms) since start. */
+  get taskTimes(): { runTime: TimeSummary; waitTime: TimeSummary } {
+    const { runTime, waitTime } = this.pool.histogram;
+    return { runTime, waitTime };
+  }
+
   private run<T>(task: StoreTask): Promise<T> {
     return this.pool.run(task) as Promise<T>;
   }
@@ -49,8 +66,9 @@ export class StorePool {
     return this.run({ op: 'snapshot', path: this.path });
   }
 
-  tail(request: TailRequest): Promise<TailResult> {
-    return this.run({ op: 'tail', path: this.path, ...request });
+  /** Streams batches on `request.port` until told to stop; resolves then. */
+  stream(request: StreamRequest): Promise<void> {
+    return this.pool.run({ op: 'stream', path: this.path, ...request } satisfies StoreTask, { transferList: [request.port] }) as Promise<void>;
   }
 
   write(updates: UpdateInput[]): Promise<WriteResult> {
@@ -59,6 +77,11 @@ export class StorePool {
 
   prune(policy: RetentionPolicy): Promise<PruneResult> {
     return this.run({ op: 'prune', path: this.path, policy, now: Date.now() });
+  }
+
+  /** The newest row id of each table; one cheap query, for metrics, never on the broadcast path. */
+  newestIds(): Promise<NewestResult> {
+    return this.run({ op: 'newest', path: this.path });
   }
 
   async close(): Promise<void> {

@@ -55,9 +55,10 @@ describe('a client that stops reading', () => {
     );
     // More was offered than loopback buffers hold (a few MB each way)...
     expect(offeredBytes).toBeGreaterThan(16e6);
-    // ...yet the server's buffer for the client stayed near the socket's high-water mark, and
-    // what it holds back is one state per camera at most.
-    expect(maxBuffered).toBeLessThan(512 * 1024);
+    // ...yet the server's buffer for the client stayed small: one tick's batch on top of the
+    // socket's high-water mark (queueing would have put tens of MB there), and what it holds
+    // back is one state per camera at most.
+    expect(maxBuffered).toBeLessThan(Math.min(4 * 1024 * 1024, offeredBytes / 10));
     expect(serverSide.pending).not.toBeNull();
     expect(serverSide.pending!.size).toBeLessThanOrEqual(40);
 

@@ -177,3 +177,23 @@ describe('HTTP endpoints', () => {
     expect(body).toContain('wirecam');
   });
 });
+
+describe('odd request targets', () => {
+  it('answers 404 for a target starting with //, upgrade or not, and keeps serving', async () => {
+    const { connect: tcp } = await import('node:net');
+    const answer = (request: string) =>
+      new Promise<string>((resolve) => {
+        const socket = tcp({ host: '127.0.0.1', port: server.port }, () => socket.write(request));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('close', () => resolve(text));
+        socket.on('error', () => resolve(text));
+        setTimeout(() => socket.end(), 500);
+      });
+    expect(await answer('GET //?x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 404/);
+    expect(
+      await answer('GET //evil.example/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'),
+    ).toMatch(/^HTTP\/1\.1 404/);
+    expect((await httpGet(`${server.httpUrl}/healthz`)).status).toBe(200);
+  });
+});

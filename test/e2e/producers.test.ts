@@ -16,7 +16,8 @@ let db: string;
 
 beforeAll(async () => {
   db = join(tempDir(), 'camera.db');
-  server = await startServer(['--db', db], { WIRECAM_PRODUCER_TOKEN: TOKEN });
+  // A fast producer below is meant to be fast: the per-connection rate limit is tested apart.
+  server = await startServer(['--db', db, '--max-producer-rate', '1000000'], { WIRECAM_PRODUCER_TOKEN: TOKEN });
 });
 afterEach(() => closeAllClients());
 afterAll(async () => {

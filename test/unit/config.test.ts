@@ -78,8 +78,20 @@ describe('precedence', () => {
 
   it('reads a secret from the environment', () => {
     const { config, sources } = resolve({ env: { WIRECAM_PRODUCER_TOKEN: 's3cret' } });
-    expect(config['producer-token']).toBe('s3cret');
+    expect(config['producer-token']).toEqual(['s3cret']);
     expect(sources['producer-token']).toBe('env');
+  });
+
+  it('takes lists comma-separated from the environment, repeated or comma-separated as flags, as arrays from a file', () => {
+    expect(resolve({ env: { WIRECAM_PRODUCER_TOKEN: 'a, b,,c' } }).config['producer-token']).toEqual(['a', 'b', 'c']);
+    expect(resolve({ argv: ['--allowed-origin', 'https://a.example', '--allowed-origin=https://b.example,https://c.example'] }).config['allowed-origin']).toEqual([
+      'https://a.example',
+      'https://b.example',
+      'https://c.example',
+    ]);
+    expect(resolve({ file: { 'viewer-token': ['x', 'y'] } }).config['viewer-token']).toEqual(['x', 'y']);
+    expect(() => resolve({ file: { 'viewer-token': [1, 2] } })).toThrow(/viewer-token: expected one or more comma-separated values/);
+    expect(() => resolve({ argv: ['--producer-token', ' , '] })).toThrow(/--producer-token: expected one or more/);
   });
 });
 

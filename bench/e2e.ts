@@ -1,0 +1,344 @@
+// End-to-end load runs: each server under test in its own process, a load generator
+// process holding the clients, a producer process recording camera states. Every run is
+// bounded in time, talks to 127.0.0.1 only, and ends every process it started by PID.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { cpuSeconds, rssMiB } from './procstat.js';
+import type { ProducerSpec } from './load/producer.js';
+
+/** What the load generator speaks to each peer. */
+type ClientKind = 'wirecam' | 'ws' | 'tcp' | 'nats' | 'socketio';
+
+export const PEERS = ['ws-plain', 'ws-frame-once', 'raw-tcp', 'socketio', 'nats', 'wirecam'] as const;
+export type PeerName = (typeof PEERS)[number];
+
+export const PEER_TITLES: Record<PeerName, string> = {
+  'ws-plain': 'plain ws loop (stringify per client)',
+  'ws-frame-once': 'ws, frame built once',
+  'raw-tcp': 'raw TCP fanout, no WebSocket',
+  socketio: 'Socket.IO 4',
+  nats: 'nats-server websocket (Go)',
+  wirecam: 'wirecam',
+};
+
+export interface Scenario {
+  id: string;
+  title: string;
+  clients: number;
+  cameras: number;
+  /** States per second per camera; 0: as fast as they are taken. */
+  rateHz: number;
+  warmupS: number;
+  windowS: number;
+  /** Load generator processes the clients are spread over. */
+  loadgens: number;
+  /** Extra `wirecam serve` flags. */
+  wirecamArgs: string[];
+  /** Only connect, settle and measure memory; no producer. */
+  idle?: boolean;
+}
+
+export interface RunResult {
+  peer: PeerName;
+  scenario: string;
+  clients: number;
+  delivered: number;
+  perSecond: number;
+  cpuSeconds: number;
+  cpuUsPerMessage: number;
+  p50: number;
+  p99: number;
+  rssMiB: number;
+  finalCorrect: number;
+  closedClients: number;
+  loadgenCpuSeconds: number;
+  published: number;
+  skipped?: string;
+}
+
+const root = fileURLToPath(new URL('../', import.meta.url)); // dist/
+const CLI = join(root, 'src/cli.js');
+const LOADGEN_SOURCE = join(root, '../bench/load/loadgen.c');
+const LOADGEN = join(root, 'bench/load/loadgen');
+const PRODUCER = join(root, 'bench/load/producer.js');
+const PEER_SCRIPTS: Partial<Record<PeerName, string>> = {
+  'ws-plain': join(root, 'bench/peers/ws-plain.js'),
+  'ws-frame-once': join(root, 'bench/peers/ws-frame-once.js'),
+  'raw-tcp': join(root, 'bench/peers/raw-tcp.js'),
+  socketio: join(root, 'bench/peers/socketio.js'),
+};
+
+const running = new Set<ChildProcess>();
+function killAll(): void {
+  for (const child of running) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+interface Proc {
+  child: ChildProcess;
+  pid: number;
+  lines: string[];
+  nextLine(match: (line: string) => boolean, timeoutMs: number, what: string): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+function start(command: string, args: string[]): Proc {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  running.add(child);
+  const lines: string[] = [];
+  const waiters: Array<{ match: (line: string) => boolean; resolve: (line: string) => void }> = [];
+  let consumed = 0;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    for (const waiter of [...waiters]) {
+      if (waiter.match(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  return {
+    child,
+    pid: child.pid!,
+    lines,
+    exited,
+    nextLine(match, timeoutMs, what) {
+      const already = lines.slice(consumed).find(match);
+      if (already !== undefined) {
+        consumed = lines.indexOf(already) + 1;
+        return Promise.resolve(already);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr: ${stderr.slice(-3).join(' | ')}`)), timeoutMs);
+        waiters.push({
+          match,
+          resolve: (line) => {
+            clearTimeout(timer);
+            consumed = lines.indexOf(line) + 1;
+            resolve(line);
+          },
+        });
+        void exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`${what}: process exited (${code}); stderr: ${stderr.slice(-3).join(' | ')}`));
+        });
+      });
+    },
+  };
+}
+
+/** Ends a process by its PID: `signal` first (SIGTERM lets a server write its profile), then SIGKILL. */
+async function stop(proc: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+  const kill = (s: NodeJS.Signals) => {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) {
+      try {
+        process.kill(proc.pid, s);
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  kill(signal);
+  const timer = setTimeout(() => kill('SIGKILL'), 5000);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await sleep(50);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Compiles the C load generator when its binary is missing or older than its source. */
+export function buildLoadgen(): string {
+  if (!existsSync(LOADGEN) || statSync(LOADGEN).mtimeMs < statSync(LOADGEN_SOURCE).mtimeMs) {
+    execFileSync('cc', ['-O2', '-Wall', '-o', LOADGEN, LOADGEN_SOURCE], { stdio: 'inherit' });
+  }
+  return LOADGEN;
+}
+
+export function natsAvailable(): string | null {
+  for (const candidate of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+export function socketIoAvailable(): boolean {
+  return existsSync(PEER_SCRIPTS.socketio!) && existsSync(join(root, '../node_modules/socket.io'));
+}
+
+interface Started {
+  server: Proc;
+  clientKind: ClientKind;
+  clientPort: number;
+  producer: Omit<ProducerSpec, 'cameras' | 'rateHz' | 'durationMs'>;
+}
+
+async function startPeer(peer: PeerName, scenario: Scenario, dir: string): Promise<Started> {
+  const port = await freePort();
+  if (peer === 'wirecam') {
+    const db = join(dir, `wirecam-${scenario.id}.db`);
+    // WIRECAM_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles", profiles the server.
+    const nodeArgs = (process.env.WIRECAM_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const server = start(process.execPath, [...nodeArgs, CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', '--max-clients', '20000', ...scenario.wirecamArgs]);
+    await waitForPort(port, 20_000);
+    return { server, clientKind: 'wirecam', clientPort: port, producer: { mode: 'sqlite', db } };
+  }
+  if (peer === 'nats') {
+    const binary = natsAvailable()!;
+    const wsPort = await freePort();
+    const config = join(dir, `nats-${scenario.id}.conf`);
+    writeFileSync(config, `listen: "127.0.0.1:${port}"\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n  compression: false\n}\n`);
+    const server = start(binary, ['-c', config]);
+    await waitForPort(wsPort, 20_000);
+    return { server, clientKind: 'nats', clientPort: wsPort, producer: { mode: 'nats', host: '127.0.0.1', port } };
+  }
+  const feedPort = await freePort();
+  const server = start(process.execPath, [PEER_SCRIPTS[peer]!, '--port', String(port), '--feed-port', String(feedPort)]);
+  await server.nextLine((l) => l.includes('"listening"'), 20_000, `${peer} to listen`);
+  const clientKind: ClientKind = peer === 'raw-tcp' ? 'tcp' : peer === 'socketio' ? 'socketio' : 'ws';
+  return { server, clientKind, clientPort: port, producer: { mode: 'feed', host: '127.0.0.1', port: feedPort } };
+}
+
+async function command(loadgens: Proc[], line: string, match: (l: string) => boolean): Promise<Array<Record<string, unknown>>> {
+  for (const lg of loadgens) lg.child.stdin!.write(`${line}\n`);
+  const answers = await Promise.all(loadgens.map((lg) => lg.nextLine(match, 20_000, `loadgen answer to ${line.split(' ')[0]}`)));
+  return answers.map((a) => JSON.parse(a) as Record<string, unknown>);
+}
+
+/** One peer, one scenario: the figures of the measurement window. */
+export async function runScenario(peer: PeerName, scenario: Scenario): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'wirecam-bench-'));
+  const procs: Proc[] = [];
+  try {
+    const started = await startPeer(peer, scenario, dir);
+    procs.push(started.server);
+    const perLoadgen = Math.ceil(scenario.clients / scenario.loadgens);
+    const loadgens: Proc[] = [];
+    const loadgen = buildLoadgen();
+    for (let i = 0; i < scenario.loadgens; i++) {
+      const clients = Math.min(perLoadgen, scenario.clients - i * perLoadgen);
+      const path = started.clientKind === 'socketio' ? '/socket.io/?EIO=4&transport=websocket' : scenario.cameras === 1 ? '/?camera=main' : '/?camera=*';
+      const lg = start(loadgen, [started.clientKind, '127.0.0.1', String(started.clientPort), String(clients), path, '1', 'cam.>']);
+      procs.push(lg);
+      loadgens.push(lg);
+    }
+    await Promise.all(loadgens.map((lg) => lg.nextLine((l) => l.includes('"ready"'), 120_000, 'clients to connect')));
+
+    if (scenario.idle) {
+      await sleep(scenario.warmupS * 1000);
+      const [stats] = await command(loadgens, 'report', (l) => l.includes('"messages"'));
+      return {
+        peer, scenario: scenario.id, clients: scenario.clients, delivered: 0, perSecond: 0, cpuSeconds: 0, cpuUsPerMessage: 0,
+        p50: 0, p99: 0, rssMiB: rssMiB(started.server.pid), finalCorrect: 0, closedClients: Number(stats!.closed), loadgenCpuSeconds: 0, published: 0,
+      };
+    }
+
+    const producerSpec: ProducerSpec = {
+      ...started.producer,
+      cameras: scenario.cameras,
+      rateHz: scenario.rateHz,
+      durationMs: (scenario.warmupS + scenario.windowS) * 1000 + 300,
+    };
+    const producer = start(process.execPath, [PRODUCER, JSON.stringify(producerSpec)]);
+    procs.push(producer);
+    await sleep(scenario.warmupS * 1000);
+    await command(loadgens, 'reset', (l) => l.includes('"reset"'));
+    const cpuBefore = cpuSeconds(started.server.pid);
+    const lgCpuBefore = loadgens.reduce((sum, lg) => sum + cpuSeconds(lg.pid), 0);
+    await sleep(scenario.windowS * 1000);
+    const reports = await command(loadgens, 'report', (l) => l.includes('"messages"'));
+    const cpuUsed = cpuSeconds(started.server.pid) - cpuBefore;
+    const lgCpu = loadgens.reduce((sum, lg) => sum + cpuSeconds(lg.pid), 0) - lgCpuBefore;
+    const rss = rssMiB(started.server.pid);
+    const producerLine = await producer.nextLine((l) => l.includes('"final"'), 60_000, 'the producer to finish');
+    const { final, published } = JSON.parse(producerLine) as { final: Record<string, number>; published: number };
+
+    // Every client must end on every camera's final state: poll until they do, bounded.
+    let finalCorrect = 0;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const expected = Object.entries(final).map(([camera, seq]) => `${camera}=${seq}`).join(' ');
+      const checks = await command(loadgens, `final ${expected}`, (l) => l.includes('"correct"'));
+      finalCorrect = checks.reduce((sum, c) => sum + Number(c.correct), 0);
+      if (finalCorrect === scenario.clients || Date.now() > deadline) break;
+      await sleep(250);
+    }
+    const delivered = reports.reduce((sum, r) => sum + Number(r.messages), 0);
+    const seconds = Math.max(...reports.map((r) => Number(r.seconds)));
+    return {
+      peer,
+      scenario: scenario.id,
+      clients: scenario.clients,
+      delivered,
+      perSecond: delivered / seconds,
+      cpuSeconds: cpuUsed,
+      cpuUsPerMessage: delivered > 0 ? (cpuUsed * 1e6) / delivered : 0,
+      p50: Math.max(...reports.map((r) => Number(r.p50))),
+      p99: Math.max(...reports.map((r) => Number(r.p99))),
+      rssMiB: rss,
+      finalCorrect,
+      closedClients: reports.reduce((sum, r) => sum + Number(r.closed), 0),
+      loadgenCpuSeconds: lgCpu,
+      published,
+    };
+  } finally {
+    const [server, ...others] = procs;
+    await Promise.all(others.map((proc) => stop(proc)));
+    if (server) await stop(server, 'SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

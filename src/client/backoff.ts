@@ -1,0 +1,49 @@
+// Reconnection delays: exponential growth with jitter, so that many clients cut off by the
+// same server restart do not all come back in the same millisecond.
+
+export interface BackoffOptions {
+  /** Delay before the first retry. */
+  initialDelayMs?: number;
+  /** No delay grows beyond this. */
+  maxDelayMs?: number;
+  /** Growth per failed attempt. */
+  factor?: number;
+  /** Share of each delay that is random: 0 (none) to 1 (anywhere from 0 to the delay). */
+  jitter?: number;
+}
+
+export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
+  initialDelayMs: 250,
+  maxDelayMs: 10_000,
+  factor: 2,
+  jitter: 0.5,
+};
+
+export class Backoff {
+  private readonly options: Required<BackoffOptions>;
+  private failures = 0;
+
+  constructor(
+    options: BackoffOptions = {},
+    private readonly random: () => number = Math.random,
+  ) {
+    this.options = { ...DEFAULT_BACKOFF, ...options };
+  }
+
+  /** Failed attempts since the last success. */
+  get attempts(): number {
+    return this.failures;
+  }
+
+  /** The delay before the next attempt; each call counts one more failure. */
+  next(): number {
+    const { initialDelayMs, maxDelayMs, factor, jitter } = this.options;
+    const ceiling = Math.min(maxDelayMs, initialDelayMs * factor ** this.failures);
+    this.failures++;
+    return Math.round(ceiling * (1 - jitter * this.random()));
+  }
+
+  reset(): void {
+    this.failures = 0;
+  }
+}

@@ -1,0 +1,334 @@
+// A wirecam client that keeps itself connected: it negotiates an encoding, reconnects with
+// backoff after any loss, asks again for its cameras (and so gets their snapshot), and hands
+// the application only updates newer than the ones it already has. No Node-only imports:
+// the same file runs in browsers (the viewer page) and in Node.
+import type { CameraUpdate, Encoding, ErrorMessage, Heartbeat, Hello, ServerMessage, TileUpdate } from '../protocol/messages.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { decodeFrame, msgpackrCodec, type MsgpackCodec, type MsgpackrLike } from './codec.js';
+import { TypedEvents } from './events.js';
+import { SeqFilter } from './freshness.js';
+
+export const SUBPROTOCOLS: Record<Encoding, string> = { json: 'wirecam.v1.json', msgpack: 'wirecam.v1.msgpack' };
+
+/** What the client needs of a WebSocket: the browser's, Node's global one, or `ws`. */
+export interface WebSocketLike {
+  readonly protocol: string;
+  binaryType: string;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface WirecamClientOptions {
+  /** The server's WebSocket address, e.g. ws://127.0.0.1:8765/ */
+  url: string;
+  /** Camera ids, or ['*'] for every camera. Default ['main']. */
+  cameras?: readonly string[];
+  /** Most updates per second per camera wanted (the server clamps it). Default: the server's maximum. */
+  maxHz?: number;
+  /** Preferred encoding; the other one is offered as a fallback. Default msgpack when a codec is available. */
+  encoding?: Encoding;
+  /** A credential for the `token` query parameter. */
+  token?: string;
+  /** WebSocket implementation. Default: globalThis.WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  /** MessagePack codec. Default: one built on globalThis.msgpackr (msgpackr's browser build), if loaded. */
+  msgpack?: MsgpackCodec | null;
+  /** Reconnection delays, or false to stay closed after the first loss. */
+  reconnect?: BackoffOptions | false;
+  /** Source of randomness for the backoff jitter (tests make it predictable). */
+  random?: () => number;
+}
+
+export interface StateChange {
+  state: ConnectionState;
+  /** Failed attempts since the last successful connection. */
+  attempt: number;
+  /** For `reconnecting`: how long until the next attempt. */
+  delayMs?: number;
+}
+
+export interface Disconnect {
+  code: number;
+  reason: string;
+  /** True when a reconnection is scheduled. */
+  willReconnect: boolean;
+}
+
+export interface StaleUpdate {
+  message: CameraUpdate | TileUpdate;
+  /** The newest seq the client had for the same camera (or for tiles). */
+  newestSeq: number;
+}
+
+export interface WirecamClientEvents {
+  state: StateChange;
+  /** The connection is open; `encoding` is the one the server chose. */
+  open: { encoding: Encoding; legacy: boolean };
+  hello: Hello;
+  /** A camera state newer than any seen before for its camera. */
+  camera: CameraUpdate;
+  tile: TileUpdate;
+  /** An update discarded because the client already had a newer (or the same) one. */
+  stale: StaleUpdate;
+  heartbeat: Heartbeat;
+  /** An `error` message from the server. */
+  'server-error': ErrorMessage;
+  /** A frame that could not be decoded. */
+  'decode-error': Error;
+  disconnect: Disconnect;
+  /** Every decoded message, fresh or not, before any other event. */
+  message: ServerMessage;
+}
+
+/** The key under which tile seqs are tracked (tiles belong to the map, not to a camera). */
+const TILES = '\u0000tiles';
+
+function globalWebSocket(): WebSocketConstructor | undefined {
+  return (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+}
+
+function globalMsgpack(): MsgpackCodec | null {
+  const lib = (globalThis as { msgpackr?: Partial<MsgpackrLike> }).msgpackr;
+  return lib?.Packr && lib.Unpackr ? msgpackrCodec(lib as MsgpackrLike) : null;
+}
+
+export class WirecamClient extends TypedEvents<WirecamClientEvents> {
+  private readonly WebSocketImpl: WebSocketConstructor;
+  private readonly msgpack: MsgpackCodec | null;
+  private readonly preferred: Encoding;
+  private readonly backoff: Backoff | null;
+  private readonly freshness = new SeqFilter();
+  private readonly newest = new Map<string, CameraUpdate>();
+  private socket: WebSocketLike | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = true;
+  private cameraList: string[];
+  private rate: number | undefined;
+  private currentState: ConnectionState = 'closed';
+  private negotiated: Encoding | null = null;
+  private lastHello: Hello | null = null;
+  private connections = 0;
+
+  constructor(private readonly options: WirecamClientOptions) {
+    super();
+    const impl = options.WebSocket ?? globalWebSocket();
+    if (impl === undefined) throw new Error('no WebSocket implementation: pass options.WebSocket (e.g. the ws package)');
+    this.WebSocketImpl = impl;
+    this.msgpack = options.msgpack === undefined ? globalMsgpack() : options.msgpack;
+    this.preferred = options.encoding ?? (this.msgpack !== null ? 'msgpack' : 'json');
+    if (this.preferred === 'msgpack' && this.msgpack === null) {
+      throw new Error('msgpack encoding needs a MessagePack codec: pass options.msgpack, or load msgpackr first');
+    }
+    this.backoff = options.reconnect === false ? null : new Backoff(options.reconnect ?? {}, options.random);
+    this.cameraList = [...(options.cameras ?? ['main'])];
+    this.rate = options.maxHz;
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The encoding of the open connection (null while not connected). */
+  get encoding(): Encoding | null {
+    return this.negotiated;
+  }
+
+  get hello(): Hello | null {
+    return this.lastHello;
+  }
+
+  get cameras(): readonly string[] {
+    return this.cameraList;
+  }
+
+  /** Connections made so far (1 after the first, 2 after one reconnection, ...). */
+  get connectionCount(): number {
+    return this.connections;
+  }
+
+  /** The newest state of a camera received so far. */
+  latest(camera: string): CameraUpdate | undefined {
+    return this.newest.get(camera);
+  }
+
+  /** Every camera a state was received for. */
+  knownCameras(): string[] {
+    return [...this.newest.keys()];
+  }
+
+  /** Starts connecting (and keeps reconnecting until close()). */
+  connect(): this {
+    if (!this.stopped) return this;
+    this.stopped = false;
+    this.open();
+    return this;
+  }
+
+  /** Closes for good: no reconnection. */
+  close(): void {
+    this.stopped = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const socket = this.socket;
+    this.socket = null;
+    this.negotiated = null;
+    if (socket !== null) {
+      detach(socket);
+      try {
+        socket.close(1000, 'client closed');
+      } catch {
+        // Still connecting: some implementations refuse to close then; it is dropped anyway.
+      }
+    }
+    this.setState('closed');
+  }
+
+  /**
+   * Replaces the subscription. Sent at once when connected; remembered for every later
+   * reconnection either way. The server answers with the snapshot of newly added cameras.
+   */
+  subscribe(cameras: readonly string[], maxHz?: number): void {
+    this.cameraList = [...cameras];
+    if (maxHz !== undefined) this.rate = maxHz;
+    if (this.currentState === 'open') {
+      const message: Record<string, unknown> = { type: 'subscribe', cameras: this.cameraList };
+      if (this.rate !== undefined) message.max_hz = this.rate;
+      this.send(message);
+    }
+  }
+
+  private send(message: Record<string, unknown>): void {
+    const socket = this.socket;
+    if (socket === null || this.negotiated === null) return;
+    if (this.negotiated === 'msgpack' && this.msgpack !== null) socket.send(this.msgpack.pack(message));
+    else socket.send(JSON.stringify(message));
+  }
+
+  private address(): string {
+    const url = new URL(this.options.url);
+    url.searchParams.set('camera', this.cameraList.join(','));
+    if (this.rate !== undefined) url.searchParams.set('max_hz', String(this.rate));
+    if (this.options.token !== undefined) url.searchParams.set('token', this.options.token);
+    return url.toString();
+  }
+
+  private offeredProtocols(): string[] {
+    const offered = [SUBPROTOCOLS[this.preferred]];
+    if (this.preferred === 'msgpack') offered.push(SUBPROTOCOLS.json);
+    else if (this.msgpack !== null) offered.push(SUBPROTOCOLS.msgpack);
+    return offered;
+  }
+
+  private open(): void {
+    this.setState('connecting');
+    let socket: WebSocketLike;
+    try {
+      socket = new this.WebSocketImpl(this.address(), this.offeredProtocols());
+    } catch (error) {
+      this.lost(1006, error instanceof Error ? error.message : String(error));
+      return;
+    }
+    this.socket = socket;
+    socket.binaryType = 'arraybuffer';
+    socket.onopen = () => {
+      const legacy = socket.protocol === '';
+      this.negotiated = socket.protocol === SUBPROTOCOLS.msgpack ? 'msgpack' : 'json';
+      this.connections++;
+      this.freshness.newConnection();
+      this.backoff?.reset();
+      this.setState('open');
+      this.emit('open', { encoding: this.negotiated, legacy });
+    };
+    socket.onmessage = (event) => this.receive(event.data);
+    // Every failure ends in a close event; that is where reconnection is decided.
+    socket.onerror = () => undefined;
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.lost(event.code, event.reason);
+    };
+  }
+
+  private lost(code: number, reason: string): void {
+    if (this.socket !== null) detach(this.socket);
+    this.socket = null;
+    this.negotiated = null;
+    const willReconnect = !this.stopped && this.backoff !== null;
+    this.emit('disconnect', { code, reason, willReconnect });
+    if (!willReconnect) {
+      this.stopped = true;
+      this.setState('closed');
+      return;
+    }
+    const delayMs = this.backoff!.next();
+    this.setState('reconnecting', delayMs);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.stopped) this.open();
+    }, delayMs);
+  }
+
+  private receive(data: unknown): void {
+    let message: ServerMessage;
+    try {
+      message = decodeFrame(data, this.msgpack);
+    } catch (error) {
+      this.emit('decode-error', error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.emit('message', message);
+    switch (message.type) {
+      case 'hello':
+        this.lastHello = message;
+        this.emit('hello', message);
+        return;
+      case 'camera_update':
+        if (this.isFresh(message.camera, message)) {
+          this.newest.set(message.camera, message);
+          this.emit('camera', message);
+        }
+        return;
+      case 'tile_update':
+        if (this.isFresh(TILES, message)) this.emit('tile', message);
+        return;
+      case 'heartbeat':
+        // Any message counts as a sign of life; answering keeps legacy-style servers happy too.
+        this.send({ type: 'heartbeat', timestamp: Date.now() });
+        this.emit('heartbeat', message);
+        return;
+      case 'error':
+        this.emit('server-error', message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private isFresh(key: string, message: CameraUpdate | TileUpdate): boolean {
+    const newestSeq = this.freshness.lastSeq(key);
+    if (this.freshness.admit(key, message.seq) !== 'stale') return true;
+    this.emit('stale', { message, newestSeq: newestSeq ?? message.seq });
+    return false;
+  }
+
+  private setState(state: ConnectionState, delayMs?: number): void {
+    this.currentState = state;
+    const change: StateChange = { state, attempt: this.backoff?.attempts ?? 0 };
+    if (delayMs !== undefined) change.delayMs = delayMs;
+    this.emit('state', change);
+  }
+}
+
+function detach(socket: WebSocketLike): void {
+  socket.onopen = null;
+  socket.onmessage = null;
+  socket.onclose = null;
+  socket.onerror = () => undefined;
+}

@@ -1,0 +1,76 @@
+// `wirecam tail`: a command-line client that prints updates as they arrive, one line each
+// (or the messages themselves as JSON lines with --json), reconnecting when the server goes.
+import { ConfigError, resolveConfig, TAIL_SETTINGS } from '../config.js';
+import { ALL_CAMERAS, type CameraUpdate, type Encoding, type TileUpdate } from '../protocol/messages.js';
+import { isCameraId } from '../protocol/validate.js';
+import { WirecamClient } from '../client/node.js';
+import { parseWebSocketUrl } from './server-url.js';
+
+function time(ms: number): string {
+  const date = new Date(ms);
+  return `${date.toTimeString().slice(0, 8)}.${String(date.getMilliseconds()).padStart(3, '0')}`;
+}
+
+function num(value: number, digits: number): string {
+  return value.toFixed(digits);
+}
+
+export function formatCamera(update: CameraUpdate, now: number): string {
+  const moving = update.target_x !== update.x || update.target_y !== update.y || update.target_zoom !== update.zoom;
+  const target = moving ? `  → ${num(update.target_x, 2)}, ${num(update.target_y, 2)} ×${num(update.target_zoom, 3)}` : '';
+  return `${time(now)} ${update.camera} #${update.seq}  x=${num(update.x, 2)} y=${num(update.y, 2)} zoom=${num(update.zoom, 3)}${target}  ${Math.max(0, now - update.timestamp)} ms`;
+}
+
+export function formatTile(tile: TileUpdate, now: number): string {
+  return `${time(now)} tile #${tile.seq}  (${tile.x}, ${tile.y}) ${tile.brick}  ${Math.max(0, now - tile.timestamp)} ms`;
+}
+
+export function parseCameras(text: string): string[] {
+  const cameras = text.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  if (cameras.length === 0) throw new ConfigError('--camera: give at least one camera id, or *');
+  for (const camera of cameras) {
+    if (camera !== ALL_CAMERAS && !isCameraId(camera)) throw new ConfigError(`--camera: "${camera}" is not a valid camera id (^[A-Za-z0-9_.:-]{1,64}$)`);
+  }
+  return cameras;
+}
+
+export async function tail(argv: readonly string[]): Promise<void> {
+  const { config } = resolveConfig(TAIL_SETTINGS, { argv, env: process.env });
+  const url = parseWebSocketUrl(config.url);
+  const cameras = parseCameras(config.camera);
+  const client = new WirecamClient({
+    url,
+    cameras,
+    encoding: config.encoding as Encoding,
+    ...(config['max-hz'] !== undefined ? { maxHz: config['max-hz'] } : {}),
+    ...(config.token !== undefined ? { token: config.token } : {}),
+  });
+  const note = (text: string) => process.stderr.write(`tail: ${text}\n`);
+  let printed = 0;
+  await new Promise<void>((resolve) => {
+    const finish = () => {
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      client.close();
+      resolve();
+    };
+    const print = (line: string) => {
+      process.stdout.write(`${line}\n`);
+      printed++;
+      if (config.count > 0 && printed >= config.count) finish();
+    };
+    // A closed pipe (`wirecam tail | head`) ends the program quietly.
+    process.stdout.on('error', finish);
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+    client.on('open', ({ encoding, legacy }) => note(`connected to ${url} (${legacy ? 'legacy JSON' : encoding})`));
+    client.on('hello', (hello) => note(`${hello.server}, cameras ${hello.cameras.join(',')}, up to ${hello.max_hz} Hz`));
+    client.on('disconnect', ({ code, reason, willReconnect }) => {
+      if (willReconnect) note(`disconnected (${code}${reason ? ` ${reason}` : ''}), reconnecting`);
+    });
+    client.on('server-error', (error) => note(`server error ${error.code}: ${error.message}`));
+    client.on('camera', (update) => print(config.json ? JSON.stringify(update) : formatCamera(update, Date.now())));
+    client.on('tile', (tile) => print(config.json ? JSON.stringify(tile) : formatTile(tile, Date.now())));
+    client.connect();
+  });
+}

@@ -1,0 +1,84 @@
+// Progress of long work on stderr: a bar redrawn in place on a terminal, a plain line now
+// and then otherwise (logs and CI output stay readable, one line per report).
+
+export interface ProgressStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(text: string): boolean;
+}
+
+export interface ProgressOptions {
+  label: string;
+  /** Expected total in `unit`s, or 0 when unknown (no bar, no percentage). */
+  total: number;
+  unit: string;
+  stream: ProgressStream;
+  /** Least time between two redraws on a terminal. */
+  redrawMs?: number;
+  /** Time between two plain lines when not on a terminal. */
+  lineMs?: number;
+  now?: () => number;
+}
+
+const BAR_WIDTH = 24;
+
+export function formatProgress(label: string, done: number, total: number, unit: string, detail: string, bar: boolean): string {
+  const parts = [label];
+  if (total > 0) {
+    const fraction = Math.min(1, Math.max(0, done / total));
+    const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
+    if (bar) {
+      const filled = Math.round(fraction * BAR_WIDTH);
+      parts.push(`[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}`);
+    } else {
+      parts.push(percent.trim());
+    }
+    parts.push(`${trim(done)}/${trim(total)} ${unit}`);
+  } else {
+    parts.push(`${trim(done)} ${unit}`);
+  }
+  if (detail !== '') parts.push(detail);
+  return parts.join('  ');
+}
+
+function trim(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+export class Progress {
+  private readonly redrawMs: number;
+  private readonly lineMs: number;
+  private readonly now: () => number;
+  private lastDrawAt = Number.NEGATIVE_INFINITY;
+  private drawn = false;
+
+  constructor(private readonly options: ProgressOptions) {
+    this.redrawMs = options.redrawMs ?? 100;
+    this.lineMs = options.lineMs ?? 5000;
+    this.now = options.now ?? Date.now;
+    // The first plain line comes after one interval, not at once: short runs stay quiet.
+    if (!options.stream.isTTY) this.lastDrawAt = this.now();
+  }
+
+  update(done: number, detail = ''): void {
+    const now = this.now();
+    const tty = this.options.stream.isTTY === true;
+    if (now - this.lastDrawAt < (tty ? this.redrawMs : this.lineMs)) return;
+    this.lastDrawAt = now;
+    const { label, total, unit, stream } = this.options;
+    const text = formatProgress(label, done, total, unit, detail, tty);
+    if (tty) {
+      const width = Math.max(20, (stream.columns ?? 80) - 1);
+      stream.write(`\r${text.slice(0, width)}\x1b[K`);
+      this.drawn = true;
+    } else {
+      stream.write(`${text}\n`);
+    }
+  }
+
+  /** Clears the bar so that the next line starts clean. */
+  finish(): void {
+    if (this.drawn) this.options.stream.write('\r\x1b[K');
+    this.drawn = false;
+  }
+}

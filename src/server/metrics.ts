@@ -1,0 +1,231 @@
+// Prometheus metrics (GET /metrics). Nearly everything is read, when Prometheus scrapes, from
+// the counters the service keeps anyway, so being measured costs the broadcast path nothing.
+// Two exceptions, both bounded: the latency histogram gets one observation per frame and
+// audience group as the frame is written (never per client), and the cursor lag needs the
+// store's newest row ids, one cheap query in the worker pool at most once a second and only
+// when scraped.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Encoding, Role } from '../protocol/messages.js';
+import type { HubCounters } from '../fanout/hub.js';
+import type { Cursor } from '../store/reader.js';
+import type { TimeSummary } from '../store/worker-pool.js';
+import type { ServiceCounters } from './counters.js';
+
+export const METRIC_PREFIX = 'wirecam_';
+
+/** Milliseconds from a producer's timestamp to the socket write: local delivery is 1-10 ms. */
+export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
+
+/** How often a scrape may query the store for its newest ids; scrapes in between reuse them. */
+const NEWEST_IDS_INTERVAL_MS = 1000;
+/** How long a scrape waits for that query before answering with the previous values. */
+const NEWEST_IDS_WAIT_MS = 1000;
+
+const ENCODINGS: readonly Encoding[] = ['json', 'msgpack'];
+const ROLES: readonly Role[] = ['viewer', 'producer'];
+const QUANTILES = [
+  ['0.5', 'p50'],
+  ['0.9', 'p90'],
+  ['0.99', 'p99'],
+] as const;
+
+export interface MetricsSource {
+  version: string;
+  counters: ServiceCounters;
+  hub: { readonly counters: HubCounters; readonly cameraCount: number };
+  sessions: Iterable<{ readonly role: Role; readonly encoding: Encoding }>;
+  pool: {
+    readonly queueSize: number;
+    readonly completed: number;
+    readonly taskTimes: { runTime: TimeSummary; waitTime: TimeSummary };
+    newestIds(): Promise<Cursor>;
+  };
+  /** The store tail's cursor: the last row id read from each table. */
+  cursor(): Cursor;
+  storeReadable(): boolean;
+}
+
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  private readonly latency: Histogram;
+  private readonly newestIds: Sampled<Cursor>;
+
+  constructor(source: MetricsSource) {
+    const registers = [this.registry];
+    const { counters, hub } = source;
+    this.newestIds = new Sampled(() => source.pool.newestIds(), NEWEST_IDS_INTERVAL_MS, NEWEST_IDS_WAIT_MS);
+    const newestIds = this.newestIds;
+
+    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+
+    new Gauge({
+      name: 'wirecam_info',
+      help: 'Always 1; the version is a label',
+      labelNames: ['version'],
+      registers,
+    }).set({ version: source.version }, 1);
+
+    new Gauge({
+      name: 'wirecam_clients',
+      help: 'Connected WebSocket clients, by encoding and role',
+      labelNames: ['encoding', 'role'],
+      registers,
+      collect() {
+        const count = new Map<string, number>();
+        for (const { encoding, role } of source.sessions) count.set(`${encoding} ${role}`, (count.get(`${encoding} ${role}`) ?? 0) + 1);
+        for (const encoding of ENCODINGS) for (const role of ROLES) this.set({ encoding, role }, count.get(`${encoding} ${role}`) ?? 0);
+      },
+    });
+    gauge(registers, 'wirecam_cameras', 'Cameras with a known state (the snapshot a new client gets)', () => hub.cameraCount);
+    gauge(registers, 'wirecam_store_readable', '1 while the store can be read, 0 when it cannot (see /healthz)', () => (source.storeReadable() ? 1 : 0));
+
+    counterByLabel(registers, 'wirecam_messages_sent_total', 'Camera and tile messages written to client sockets, by encoding', 'encoding', () => hub.counters.sent);
+    counterByLabel(registers, 'wirecam_bytes_sent_total', 'Bytes of camera and tile messages written to client sockets (WebSocket framing included), by encoding', 'encoding', () => hub.counters.bytes);
+    counterByLabel(registers, 'wirecam_updates_received_total', 'Valid updates read from the store, from every producer, by kind', 'kind', () => counters.updatesRead);
+    counterByLabel(registers, 'wirecam_producer_updates_total', 'Updates sent by WebSocket producers: accepted (queued for the store) or refused (queue full, never acknowledged)', 'outcome', () => ({
+      accepted: counters.updatesAccepted,
+      refused: counters.updatesRefused,
+    }));
+    counter(registers, 'wirecam_updates_stored_total', 'Producer updates committed to the store and acknowledged', () => counters.updatesStored);
+    counter(registers, 'wirecam_updates_coalesced_total', 'Camera states skipped because a newer one replaced them before they were written (conflation)', () => hub.counters.coalesced);
+    counterByLabel(registers, 'wirecam_rows_rejected_total', 'Store rows skipped by validation, by reason', 'reason', () => counters.rowsRejected);
+    counterByLabel(registers, 'wirecam_errors_sent_total', 'Error messages sent to clients (their message was refused), by code', 'code', () => counters.errorsSent);
+    counter(registers, 'wirecam_slow_consumers_closed_total', 'Clients closed with 4000 for staying above the socket buffer limit past the grace period', () => counters.slowConsumersClosed);
+    counter(registers, 'wirecam_idle_connections_terminated_total', 'Connections terminated after the idle timeout', () => counters.idleConnectionsTerminated);
+    counterByLabel(registers, 'wirecam_upgrades_refused_total', 'WebSocket upgrades refused, by HTTP status', 'status', () => counters.upgradesRefused);
+
+    this.latency = new Histogram({
+      name: 'wirecam_delivery_latency_ms',
+      help: "Milliseconds from an update's producer timestamp to its write to the sockets of an audience group",
+      buckets: LATENCY_BUCKETS_MS,
+      registers,
+    });
+
+    gauge(registers, 'wirecam_worker_queue_size', 'Store tasks waiting for a free worker', () => source.pool.queueSize);
+    counter(registers, 'wirecam_worker_tasks_completed_total', 'Store tasks finished by the worker pool', () => source.pool.completed);
+    const times = (name: string, help: string, pick: (times: MetricsSource['pool']['taskTimes']) => TimeSummary) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['quantile'],
+        registers,
+        collect() {
+          const summary = pick(source.pool.taskTimes);
+          for (const [quantile, key] of QUANTILES) this.set({ quantile }, summary[key]);
+        },
+      });
+    times('wirecam_worker_task_run_ms', 'Run time of finished store tasks (snapshot, writes, retention) since start, by quantile', (t) => t.runTime);
+    times('wirecam_worker_task_wait_ms', 'Time store tasks waited for a free worker since start, by quantile', (t) => t.waitTime);
+
+    new Gauge({
+      name: 'wirecam_store_newest_id',
+      help: 'Newest row id in each store table',
+      labelNames: ['table'],
+      registers,
+      async collect() {
+        const newest = await newestIds.get();
+        this.reset();
+        if (newest === null) return;
+        this.set({ table: 'camera_updates' }, newest.camera);
+        this.set({ table: 'tile_updates' }, newest.tile);
+      },
+    });
+    new Gauge({
+      name: 'wirecam_store_cursor_lag_rows',
+      help: "Rows in the store not yet read by the service: newest row id minus the reader's cursor, by table",
+      labelNames: ['table'],
+      registers,
+      async collect() {
+        const newest = await newestIds.get();
+        this.reset();
+        if (newest === null) return;
+        const cursor = source.cursor();
+        this.set({ table: 'camera_updates' }, Math.max(0, newest.camera - cursor.camera));
+        this.set({ table: 'tile_updates' }, Math.max(0, newest.tile - cursor.tile));
+      },
+    });
+  }
+
+  /** The hub's `observeLatency`: once per frame and audience group, not per client. */
+  observeLatency(ms: number): void {
+    // A producer clock slightly ahead of ours must not make the sum go backwards.
+    this.latency.observe(ms > 0 ? ms : 0);
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+function gauge(registers: Registry[], name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/** A counter that mirrors one of the service's own counters when scraped. */
+function counter(registers: Registry[], name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+function counterByLabel(registers: Registry[], name: string, help: string, label: string, read: () => Readonly<Record<string, number>>): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect() {
+      this.reset();
+      for (const [value, count] of Object.entries(read())) this.inc({ [label]: value }, count);
+    },
+  });
+}
+
+/** A value fetched at most once per interval; callers wait a bounded time, then take the last one. */
+class Sampled<T> {
+  private value: T | null = null;
+  private fetchedAt = -Infinity;
+  private pending: Promise<void> | null = null;
+
+  constructor(
+    private readonly fetch: () => Promise<T>,
+    private readonly intervalMs: number,
+    private readonly waitMs: number,
+  ) {}
+
+  async get(): Promise<T | null> {
+    if (this.pending === null && Date.now() - this.fetchedAt >= this.intervalMs) {
+      this.fetchedAt = Date.now();
+      this.pending = this.fetch().then(
+        (value) => {
+          this.value = value;
+        },
+        () => {
+          // Unknown rather than stale: the series disappear until the store answers again.
+          this.value = null;
+        },
+      );
+      void this.pending.then(() => (this.pending = null));
+    }
+    if (this.pending !== null) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.waitMs)));
+      await Promise.race([this.pending, timeout]);
+      clearTimeout(timer);
+    }
+    return this.value;
+  }
+}

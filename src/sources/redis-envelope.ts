@@ -1,0 +1,121 @@
+// The wire format between nodes: one binary message per update, published on Redis and kept
+// there as a camera's latest state. It carries both finished frames, so a receiving node
+// turns it back into a ReadyFrame by taking views into it, never by encoding.
+//
+//   offset  size  field
+//   0       1     version (1)
+//   1       1     kind: 0 camera, 1 tile
+//   2       8     seq, unsigned big-endian integer
+//   10      8     timestamp (ms since the epoch), float64 big-endian
+//   18      1+n   node id: length, then UTF-8 bytes (the accepting node)
+//   ..      1+n   camera id: length, then bytes ('' for tiles)
+//   ..      4     length of the JSON frame, unsigned big-endian
+//   ..      n     the JSON frame (WebSocket header included)
+//   ..      rest  the MessagePack frame (WebSocket header included)
+//
+// The part from the timestamp to the camera id is built here (`envelopeMeta`); the version,
+// kind, seq and frames are put around it by the Redis script, which is where the seq is
+// assigned (src/sources/redis-scripts.ts). `encodeEnvelope` builds the same bytes in
+// JavaScript, for tests and for states this node stores without a new seq.
+import type { FrameKind, ReadyFrame } from '../protocol/ready-frame.js';
+
+export const ENVELOPE_VERSION = 1;
+const KIND_CODES: Record<FrameKind, number> = { camera: 0, tile: 1 };
+
+export interface Envelope {
+  kind: FrameKind;
+  seq: number;
+  timestamp: number;
+  node: string;
+  camera: string;
+  json: Buffer;
+  msgpack: Buffer;
+}
+
+export class EnvelopeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvelopeError';
+  }
+}
+
+export function kindCode(kind: FrameKind): number {
+  return KIND_CODES[kind];
+}
+
+function shortString(value: string, what: string): Buffer {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > 255) throw new EnvelopeError(`${what} longer than 255 bytes`);
+  return Buffer.concat([Buffer.from([bytes.length]), bytes]);
+}
+
+/** Timestamp, node id and camera id: the middle of the envelope. */
+export function envelopeMeta(timestamp: number, node: string, camera: string): Buffer {
+  const ts = Buffer.allocUnsafe(8);
+  ts.writeDoubleBE(timestamp);
+  return Buffer.concat([ts, shortString(node, 'node id'), shortString(camera, 'camera id')]);
+}
+
+export function encodeEnvelope(envelope: Envelope): Buffer {
+  const head = Buffer.allocUnsafe(10);
+  head[0] = ENVELOPE_VERSION;
+  head[1] = kindCode(envelope.kind);
+  head.writeBigUInt64BE(BigInt(envelope.seq), 2);
+  const jsonLength = Buffer.allocUnsafe(4);
+  jsonLength.writeUInt32BE(envelope.json.length);
+  return Buffer.concat([
+    head,
+    envelopeMeta(envelope.timestamp, envelope.node, envelope.camera),
+    jsonLength,
+    envelope.json,
+    envelope.msgpack,
+  ]);
+}
+
+/** Views into `bytes`, no copy. Throws EnvelopeError on anything malformed. */
+export function decodeEnvelope(bytes: Buffer): Envelope {
+  const fail = (why: string): never => {
+    throw new EnvelopeError(`bad envelope (${bytes.length} bytes): ${why}`);
+  };
+  if (bytes.length < 20) fail('too short');
+  if (bytes[0] !== ENVELOPE_VERSION) fail(`version ${bytes[0]}`);
+  const kind: FrameKind = bytes[1] === 0 ? 'camera' : bytes[1] === 1 ? 'tile' : fail(`kind ${bytes[1]}`);
+  const seq = Number(bytes.readBigUInt64BE(2));
+  const timestamp = bytes.readDoubleBE(10);
+  let at = 18;
+  const text = (): string => {
+    const length = bytes[at]!;
+    if (at + 1 + length > bytes.length) fail('truncated id');
+    const value = bytes.toString('utf8', at + 1, at + 1 + length);
+    at += 1 + length;
+    return value;
+  };
+  const node = text();
+  const camera = text();
+  if (at + 4 > bytes.length) fail('truncated frame length');
+  const jsonLength = bytes.readUInt32BE(at);
+  at += 4;
+  if (at + jsonLength >= bytes.length) fail('truncated frames');
+  return {
+    kind,
+    seq,
+    timestamp,
+    node,
+    camera,
+    json: bytes.subarray(at, at + jsonLength),
+    msgpack: bytes.subarray(at + jsonLength),
+  };
+}
+
+/** A frame from another node: nobody here produced it, so it is echoed to no one's exclusion. */
+export function frameOfEnvelope(envelope: Envelope): ReadyFrame {
+  return {
+    kind: envelope.kind,
+    camera: envelope.camera,
+    seq: envelope.seq,
+    timestamp: envelope.timestamp,
+    json: envelope.json,
+    msgpack: envelope.msgpack,
+    origin: 0,
+  };
+}

@@ -1,0 +1,153 @@
+// What the Redis bus keeps in Redis, and the Lua scripts that change it. A script runs
+// atomically, so assigning a seq (INCR), keeping the camera's latest state (only if newer)
+// and publishing it happen as one step: no node can publish a camera's seq 8 before
+// another publishes its 7, and the stored state is always the newest one published.
+import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { FrameKind } from '../protocol/ready-frame.js';
+
+/** Key and channel names; a camera id (^[A-Za-z0-9_.:-]{1,64}$) never collides with them. */
+export const REDIS_NAMES = {
+  cameraSeq: (camera: string) => `wirecam:seq:${camera}`,
+  tileSeq: 'wirecam:tiles:seq',
+  /** Hash: camera id -> envelope of its latest state (src/sources/redis-envelope.ts). */
+  states: 'wirecam:states',
+  /** Hash: camera id -> "<seq> <timestamp>" of that state, for the script's comparisons. */
+  stateMeta: 'wirecam:state-meta',
+  cameraChannel: (camera: string) => `wirecam:cam:${camera}`,
+  cameraPattern: 'wirecam:cam:*',
+  tileChannel: 'wirecam:tiles',
+} as const;
+
+/**
+ * 'live': a new update, always published with the next seq.
+ * 'resync': a state offered after an outage (or at start): published with the next seq only
+ * if it is at least as recent (producer timestamp) as the state Redis holds, else refused.
+ */
+export type PublishMode = 'live' | 'resync';
+
+// Byte-level helpers mirror src/sources/seq-template.ts (fillSeq, msgpackUint) and
+// src/protocol/frame.ts; test/e2e/redis-bus.test.ts checks that both give the same bytes.
+const LUA_HELPERS = `
+local function be(n, size)
+  local out = {}
+  for i = size, 1, -1 do
+    out[i] = string.char(n % 256)
+    n = math.floor(n / 256)
+  end
+  return table.concat(out)
+end
+local function ws_frame(opcode, payload)
+  local n = #payload
+  if n < 126 then return string.char(0x80 + opcode, n) .. payload end
+  if n < 65536 then return string.char(0x80 + opcode, 126) .. be(n, 2) .. payload end
+  return string.char(0x80 + opcode, 127) .. be(n, 8) .. payload
+end
+local function msgpack_uint(n)
+  if n < 0x80 then return string.char(n) end
+  if n < 0x100 then return string.char(0xcc, n) end
+  if n < 0x10000 then return string.char(0xcd) .. be(n, 2) end
+  if n < 0x100000000 then return string.char(0xce) .. be(n, 4) end
+  return string.char(0xcf) .. be(n, 8)
+end
+local function raise(key, floor)
+  if floor <= 0 then return end
+  local current = tonumber(redis.call('GET', key) or '0')
+  if floor > current then redis.call('SET', key, string.format('%d', floor)) end
+end
+`;
+
+/**
+ * KEYS: the seq counter; for cameras also REDIS_NAMES.states and REDIS_NAMES.stateMeta.
+ * ARGV: mode, channel, camera, kind (0/1), timestamp, floor (the counter is first raised to
+ * at least this), envelope meta, JSON head, JSON tail, MessagePack head, MessagePack tail.
+ * Returns {seq, 1} when published, {seq of the stored state, 0} when refused.
+ */
+const PUBLISH_LUA = `${LUA_HELPERS}
+local mode, channel, camera = ARGV[1], ARGV[2], ARGV[3]
+local kind, ts, floor = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local is_camera = #KEYS == 3
+local stored_seq, stored_ts
+if is_camera then
+  local meta = redis.call('HGET', KEYS[3], camera)
+  if meta then
+    local s, t = string.match(meta, '^(%S+) (%S+)$')
+    stored_seq, stored_ts = tonumber(s), tonumber(t)
+  end
+end
+if mode == 'resync' and stored_ts and ts < stored_ts then return {stored_seq, 0} end
+raise(KEYS[1], floor)
+local seq = redis.call('INCR', KEYS[1])
+local json = ws_frame(1, ARGV[8] .. string.format('%d', seq) .. ARGV[9])
+local msgpack = ws_frame(2, ARGV[10] .. msgpack_uint(seq) .. ARGV[11])
+local envelope = string.char(1, kind) .. be(seq, 8) .. ARGV[7] .. be(#json, 4) .. json .. msgpack
+if is_camera and (not stored_seq or seq > stored_seq) then
+  redis.call('HSET', KEYS[2], camera, envelope)
+  redis.call('HSET', KEYS[3], camera, string.format('%d', seq) .. ' ' .. ARGV[5])
+end
+redis.call('PUBLISH', channel, envelope)
+return {seq, 1}
+`;
+
+/** KEYS: seq counters; ARGV: the floor of each. Raises every counter to at least its floor. */
+const RAISE_LUA = `${LUA_HELPERS}
+for i, key in ipairs(KEYS) do raise(key, tonumber(ARGV[i])) end
+return #KEYS
+`;
+
+export interface PublishArgs {
+  mode: PublishMode;
+  kind: FrameKind;
+  camera: string;
+  timestamp: number;
+  floor: number;
+  meta: Buffer;
+  jsonHead: Buffer;
+  jsonTail: Buffer;
+  msgpackHead: Buffer;
+  msgpackTail: Buffer;
+}
+
+type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<unknown>;
+
+/** Registers the scripts (EVALSHA, with EVAL when Redis lost its script cache). */
+export function defineScripts(redis: Redis): void {
+  redis.defineCommand('wirecamPublish', { lua: PUBLISH_LUA });
+  redis.defineCommand('wirecamRaise', { lua: RAISE_LUA });
+}
+
+function publishArguments(args: PublishArgs): Array<string | number | Buffer> {
+  const keys =
+    args.kind === 'camera'
+      ? [3, REDIS_NAMES.cameraSeq(args.camera), REDIS_NAMES.states, REDIS_NAMES.stateMeta]
+      : [1, REDIS_NAMES.tileSeq];
+  const channel = args.kind === 'camera' ? REDIS_NAMES.cameraChannel(args.camera) : REDIS_NAMES.tileChannel;
+  return [
+    ...keys,
+    args.mode,
+    channel,
+    args.camera,
+    args.kind === 'camera' ? 0 : 1,
+    String(args.timestamp),
+    args.floor,
+    args.meta,
+    args.jsonHead,
+    args.jsonTail,
+    args.msgpackHead,
+    args.msgpackTail,
+  ];
+}
+
+/** Queues a publish on a pipeline; its result is [seq, published 1/0]. */
+export function queuePublish(pipeline: ChainableCommander, args: PublishArgs): void {
+  (pipeline as unknown as { wirecamPublish: ScriptCall }).wirecamPublish(...publishArguments(args));
+}
+
+export function queueRaise(pipeline: ChainableCommander, floors: ReadonlyArray<readonly [key: string, floor: number]>): void {
+  if (floors.length === 0) return;
+  (pipeline as unknown as { wirecamRaise: ScriptCall }).wirecamRaise(
+    floors.length,
+    ...floors.map(([key]) => key),
+    ...floors.map(([, floor]) => floor),
+  );
+}

@@ -1,0 +1,46 @@
+// What a node does for each camera when it (re)joins Redis: compares the latest state it
+// delivered to its clients ("mine") with the one Redis holds ("theirs") and decides, so
+// that every node ends on the same state and no client sees a seq go backwards.
+//
+// Seqs from Redis are ordered by acceptance; states accepted here while Redis was
+// unreachable ("dirty") carry provisional seqs, which mean nothing to other nodes, so those
+// compete by producer timestamp instead. A state is republished (a fresh seq from the
+// counter, which was first raised above every seq this node showed) whenever delivering
+// the winner as it is would make this node's clients go back.
+import type { ReadyFrame } from '../protocol/ready-frame.js';
+
+export type ResyncAction =
+  /** Redis's state is newer than what this node has: deliver it to the local clients. */
+  | { type: 'deliver'; frame: ReadyFrame }
+  /** Publish this state again with a fresh seq (and deliver it here with that seq). */
+  | { type: 'republish'; frame: ReadyFrame };
+
+export interface Mine {
+  frame: ReadyFrame;
+  /** Accepted here while Redis could not be reached: its seq is provisional. */
+  dirty: boolean;
+}
+
+export function planResync(mine: ReadonlyMap<string, Mine>, theirs: ReadonlyMap<string, ReadyFrame>): ResyncAction[] {
+  const actions: ResyncAction[] = [];
+  for (const [camera, stored] of theirs) {
+    if (!mine.has(camera)) actions.push({ type: 'deliver', frame: stored });
+  }
+  for (const [camera, { frame, dirty }] of mine) {
+    const stored = theirs.get(camera);
+    if (stored === undefined) {
+      // Redis lost it (a restart without persistence) or never had it: put it back.
+      actions.push({ type: 'republish', frame });
+    } else if (dirty && frame.timestamp > stored.timestamp) {
+      actions.push({ type: 'republish', frame });
+    } else if (stored.seq > frame.seq) {
+      actions.push({ type: 'deliver', frame: stored });
+    } else if (stored.seq < frame.seq) {
+      // This node's clients saw a higher seq (provisional, or from before Redis lost its
+      // data): the more recent of the two goes out again, above that seq.
+      actions.push({ type: 'republish', frame: frame.timestamp > stored.timestamp ? frame : stored });
+    }
+    // Equal seqs: the same state; nothing to do.
+  }
+  return actions;
+}

@@ -1,0 +1,56 @@
+// What the server says about itself over HTTP: GET /healthz always, GET /metrics when the
+// server has it. Either may fail; the dashboard shows what it got and why it got nothing.
+import type { HealthReport } from '../server/health.js';
+import { Scrape } from './prometheus.js';
+
+export interface ServerStatus {
+  at: number;
+  health: HealthReport | null;
+  healthError: string | null;
+  metrics: Scrape | null;
+  metricsError: string | null;
+}
+
+/** http(s)://host:port/ of the server whose WebSocket address is `wsUrl`. */
+export function httpBase(wsUrl: string): URL {
+  const url = new URL(wsUrl);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  url.pathname = '/';
+  url.search = '';
+  return url;
+}
+
+async function get(base: URL, path: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const response = await fetch(new URL(path, base), { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: response.status, text: await response.text() };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    return cause?.code ?? error.message;
+  }
+  return String(error);
+}
+
+export async function fetchStatus(base: URL, timeoutMs: number): Promise<ServerStatus> {
+  const status: ServerStatus = { at: Date.now(), health: null, healthError: null, metrics: null, metricsError: null };
+  const [health, metrics] = await Promise.allSettled([get(base, '/healthz', timeoutMs), get(base, '/metrics', timeoutMs)]);
+  if (health.status === 'fulfilled') {
+    try {
+      // 503 still carries a report: the store is unreadable, and that is worth showing.
+      status.health = JSON.parse(health.value.text) as HealthReport;
+    } catch {
+      status.healthError = `GET /healthz: HTTP ${health.value.status}, not JSON`;
+    }
+  } else {
+    status.healthError = `GET /healthz: ${describe(health.reason)}`;
+  }
+  if (metrics.status === 'fulfilled') {
+    if (metrics.value.status === 200) status.metrics = Scrape.parse(metrics.value.text);
+    else status.metricsError = `GET /metrics: HTTP ${metrics.value.status}`;
+  } else {
+    status.metricsError = `GET /metrics: ${describe(metrics.reason)}`;
+  }
+  return status;
+}

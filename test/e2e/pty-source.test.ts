@@ -1,0 +1,87 @@
+// `wirecam serve --source-cmd`: a real child program on a pseudo-terminal, its lines stored
+// and broadcast, invalid lines counted and logged at a bounded rate, the program restarted
+// when it exits and stopped with the server.
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
+import { connect, closeAllClients } from '../helpers/clients.js';
+import { queryStore } from '../helpers/store.js';
+import { requirePty } from '../helpers/terminal.js';
+import { tempDir, removeTempDirs } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+const PRODUCER = fileURLToPath(new URL('../helpers/pty-producer.mjs', import.meta.url));
+const hasPty = requirePty('the --source-cmd test');
+
+afterEach(async () => {
+  closeAllClients();
+  await stopAllProcesses();
+});
+afterAll(() => removeTempDirs());
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!hasPty)('wirecam serve --source-cmd', () => {
+  it('stores and broadcasts each valid line, counts the invalid ones, restarts the command, stops it on shutdown', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'camera.db');
+    const command = `'${process.execPath}' '${PRODUCER}' '${join(dir, 'runs.txt')}'`;
+    const server = await startServer(['--db', db, '--source-cmd', command]);
+    const client = await connect(server.url, { protocols: ['wirecam.v1.msgpack'], query: 'camera=*' });
+
+    // The second run keeps printing: everything of the first run has been handled by then.
+    await client.waitForMessage((m) => m.type === 'camera_update' && m.camera === 'pty-live', 'a line of the second run', 15_000);
+    const ptyStates = () => client.cameraUpdates('pty');
+    await waitFor(() => ptyStates().length >= 2, 'the pty camera of both runs');
+    expect(ptyStates().map((m) => [m.x, m.y, m.zoom, m.target_x])).toEqual([
+      [1, 1, 1.25, 1.5], // y = 1: the program saw a terminal
+      [2, 1, 1.25, 2.5],
+    ]);
+    expect(client.cameraUpdates('pty-json').map((m) => m.x)).toEqual([10, 20]);
+    const tiles = client.ofType('tile_update');
+    expect(tiles.map((t) => [t.x, t.y, t.brick])).toEqual([
+      [1, -2, 'stone wall'],
+      [2, -2, 'stone wall'],
+    ]);
+    // Through the store, like every other producer's update.
+    const stored = queryStore<{ id: number; x: number }>(db, "SELECT id, x FROM camera_updates WHERE camera = 'pty' ORDER BY id");
+    expect(stored.map((r) => r.x)).toEqual([1, 2]);
+    expect(ptyStates().map((m) => m.seq)).toEqual(stored.map((r) => r.id));
+
+    const logs = server.logs();
+    const started = logs.filter((l) => l.msg === 'source command started');
+    expect(started.map((l) => l.run)).toEqual([1, 2]);
+    const exited = logs.find((l) => l.msg === 'source command exited; restarting')!;
+    expect(exited).toMatchObject({ code: 3, runs: 1, updates: 3, rejected: 6 });
+    expect(exited.restart_in_ms as number).toBeGreaterThan(0);
+    // One line per reason and interval, however often it happens.
+    const skipped = logs.filter((l) => l.msg === 'skipped invalid line from --source-cmd');
+    expect(skipped.map((l) => l.reason).sort()).toEqual(['bad_camera', 'bad_json', 'bad_zoom', 'non_finite', 'not_an_update']);
+    expect(skipped.find((l) => l.reason === 'non_finite')).toMatchObject({ line: 'camera=pty x=abc y=1 zoom=1', level: 40 });
+
+    const pid = started[1]!.pid as number;
+    expect(alive(pid)).toBe(true);
+    const { code } = await stopProcess(server);
+    expect(code).toBe(0);
+    expect(alive(pid)).toBe(false);
+    expect(server.logs().some((l) => l.msg === 'source command stopped')).toBe(true);
+  });
+
+  it('restarts a command that keeps failing, with growing delays', async () => {
+    const db = join(tempDir(), 'fail.db');
+    const server = await startServer(['--db', db, '--source-cmd', 'exit 7']);
+    await waitFor(() => server.logs().filter((l) => l.msg === 'source command exited; restarting').length >= 2, 'two restarts');
+    const delays = server.logs().filter((l) => l.msg === 'source command exited; restarting').map((l) => l.restart_in_ms as number);
+    expect(delays[1]!).toBeGreaterThan(delays[0]!);
+    expect(server.logs().find((l) => l.msg === 'source command exited; restarting')).toMatchObject({ code: 7 });
+    await stopProcess(server);
+  });
+});
