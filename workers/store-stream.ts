@@ -25,12 +25,10 @@ export interface StreamTask {
 
 /**
  * A commit is several writes (WAL frames, then the index header in shared memory, which no
- * file event reports): waiting this long after the first write lets the commit finish and
- * folds its writes into one check. Wake-ups cost more than a millisecond of latency here.
+ * file event reports), so a check right after a write may come before the commit is
+ * visible: then it looks once more, this much later.
  */
-const SETTLE_MS = 1;
-/** A check after writes that found no commit yet looks once more, a little later. */
-const RECHECK_MS = 4;
+const RECHECK_MS = 1;
 const FAILURE_REPORT_MS = 5000;
 
 export function streamStore(task: StreamTask, reader: () => StoreReader, forget: () => void): Promise<void> {
@@ -117,7 +115,7 @@ export function streamStore(task: StreamTask, reader: () => StoreReader, forget:
 
   const onWrite = () => {
     recheckDue = true;
-    after(SETTLE_MS);
+    soon();
   };
 
   const absolute = resolve(task.path);

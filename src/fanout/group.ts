@@ -3,11 +3,11 @@
 // that tick's batch once, and writes it to each member in one call.
 import type { Encoding } from '../protocol/messages.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
-import { TokenBucket } from '../pipeline/token-bucket.js';
+import { RateLimiter } from '../pipeline/rate-limiter.js';
 import type { FanoutClient, Subscription } from './client.js';
 
 interface Gate {
-  bucket: TokenBucket;
+  bucket: RateLimiter;
   /** The newest frame waiting for a token (latest value wins). */
   waiting: ReadyFrame | null;
 }
@@ -82,7 +82,7 @@ export class AudienceGroup {
     const now = this.host.now();
     let gate = this.gates.get(frame.camera);
     if (gate === undefined) {
-      gate = { bucket: new TokenBucket(this.subscription.maxHz, this.burst, now), waiting: null };
+      gate = { bucket: new RateLimiter(this.subscription.maxHz, this.burst, now), waiting: null };
       this.gates.set(frame.camera, gate);
     }
     if (gate.waiting === null && gate.bucket.take(now)) {
@@ -92,7 +92,7 @@ export class AudienceGroup {
     if (gate.waiting !== null) this.host.coalesced(1);
     gate.waiting = frame;
     this.waiting.add(gate);
-    this.armTimer(now + gate.bucket.msUntilToken(now));
+    this.armTimer(now + gate.bucket.msUntilPass(now));
   }
 
   private makeDue(frame: ReadyFrame): void {
@@ -121,7 +121,7 @@ export class AudienceGroup {
         gate.waiting = null;
         this.waiting.delete(gate);
       } else {
-        next = Math.min(next, now + gate.bucket.msUntilToken(now));
+        next = Math.min(next, now + gate.bucket.msUntilPass(now));
       }
     }
     if (next !== Infinity) this.armTimer(next);

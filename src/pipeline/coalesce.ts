@@ -3,7 +3,7 @@
 // rate is exhausted only the newest update is kept, and it goes out as soon as a token is
 // back (trailing edge); an update older than one already sent is dropped.
 import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, asyncScheduler, type Subscription } from 'rxjs';
-import { TokenBucket } from './token-bucket.js';
+import { RateLimiter } from './rate-limiter.js';
 
 export interface Sequenced {
   seq: number;
@@ -21,7 +21,7 @@ export function coalesceLatest<T extends Sequenced>(options: CoalesceOptions): M
   const scheduler = options.scheduler ?? asyncScheduler;
   return (source) =>
     new Observable<T>((subscriber) => {
-      const bucket = new TokenBucket(options.ratePerSecond, options.burst, scheduler.now());
+      const bucket = new RateLimiter(options.ratePerSecond, options.burst, scheduler.now());
       let lastSeq = -Infinity;
       let pending: T | null = null;
       let timer: Subscription | null = null;
@@ -44,7 +44,7 @@ export function coalesceLatest<T extends Sequenced>(options: CoalesceOptions): M
       };
 
       const schedule = () => {
-        if (timer === null) timer = scheduler.schedule(flushPending, bucket.msUntilToken(scheduler.now()));
+        if (timer === null) timer = scheduler.schedule(flushPending, bucket.msUntilPass(scheduler.now()));
       };
 
       const subscription = source.subscribe({
@@ -69,7 +69,7 @@ export function coalesceLatest<T extends Sequenced>(options: CoalesceOptions): M
           }
           const finish = () => {
             if (pending !== null && !bucket.take(scheduler.now())) {
-              timer = scheduler.schedule(finish, bucket.msUntilToken(scheduler.now()));
+              timer = scheduler.schedule(finish, bucket.msUntilPass(scheduler.now()));
               return;
             }
             if (pending !== null) emit(pending);

@@ -1,7 +1,6 @@
-// The rate limit of PROTOCOL.md section 6: kept on average by a token bucket with a small
-// burst, so that updates arriving at the allowed rate with ordinary jitter all pass, and the
-// first update after a quiet period passes at once. Time is given by the caller (virtual
-// time in tests, the scheduler's clock in the stream graph, Date.now in the hub).
+// A token bucket: `burst` tokens at most, refilled at a steady rate; each pass spends one.
+// Time is given by the caller (virtual time in tests, the scheduler's clock in the stream
+// graph, Date.now in the hub).
 
 /** Tolerance for floating-point refill arithmetic: 1/60 s is not exact in binary. */
 const EPSILON = 1e-9;
@@ -30,10 +29,15 @@ export class TokenBucket {
     }
   }
 
+  /** Whether a token is available now (nothing is spent). */
+  has(now: number): boolean {
+    this.refill(now);
+    return this.tokens + EPSILON >= 1;
+  }
+
   /** Spends a token if one is available. */
   take(now: number): boolean {
-    this.refill(now);
-    if (this.tokens + EPSILON < 1) return false;
+    if (!this.has(now)) return false;
     this.tokens = Math.max(0, this.tokens - 1);
     return true;
   }

@@ -9,6 +9,13 @@ import { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { coalesceLatest } from '../../src/pipeline/coalesce.js';
 import { TokenBucket } from '../../src/pipeline/token-bucket.js';
+import { JITTER_ALLOWANCE, RateLimiter } from '../../src/pipeline/rate-limiter.js';
+
+/**
+ * At 10 Hz a held-back state waits for the short bucket, which refills slightly faster than
+ * the rate (the jitter allowance): 91 ms, not 100.
+ */
+const TRAIL = Math.ceil(1000 / (10 * (1 + JITTER_ALLOWANCE)));
 
 interface Update {
   seq: number;
@@ -65,18 +72,18 @@ describe('coalesceLatest', () => {
       // a@0 b@1 c@2, then d@1003: the bucket is full again long before d.
       const source = hot('abc 1000ms d', V);
       const op = coalesceLatest<Update>({ ratePerSecond: 10, burst: 1, scheduler: testScheduler });
-      expectObservable(source.pipe(op)).toBe('a 99ms c 902ms d', V);
+      expectObservable(source.pipe(op)).toBe(`a ${TRAIL - 1}ms c ${1002 - TRAIL}ms d`, V);
     });
   });
 
   it('trails with the newest value, skipping intermediates, within one rate interval', () => {
     const testScheduler = newScheduler();
     testScheduler.run(({ hot, expectObservable }) => {
-      // a@0 b@10 c@20 d@30: b and c are superseded; d goes out when the token is back
-      // at 100 ms, i.e. no later than 1/max_hz after the burst ended (rule 3).
+      // a@0 b@10 c@20 d@30: b and c are superseded; d goes out when the token is back,
+      // no later than 1/max_hz after the burst ended (rule 3).
       const source = hot('a 9ms b 9ms c 9ms d', V);
       const op = coalesceLatest<Update>({ ratePerSecond: 10, burst: 1, scheduler: testScheduler });
-      expectObservable(source.pipe(op)).toBe('a 99ms d', V);
+      expectObservable(source.pipe(op)).toBe(`a ${TRAIL - 1}ms d`, V);
     });
   });
 
@@ -96,7 +103,7 @@ describe('coalesceLatest', () => {
     testScheduler.run(({ hot, expectObservable }) => {
       const source = hot('a d b c', V);
       const op = coalesceLatest<Update>({ ratePerSecond: 10, burst: 1, scheduler: testScheduler });
-      expectObservable(source.pipe(op)).toBe('a 99ms d', V);
+      expectObservable(source.pipe(op)).toBe(`a ${TRAIL - 1}ms d`, V);
     });
   });
 
@@ -148,13 +155,13 @@ describe('coalesceLatest', () => {
     expect(seen).toEqual([
       [0, 1],
       [0, 2],
-      [100, 50],
+      [TRAIL, 50],
     ]);
     // 3..49 were each replaced by a newer value before they could be sent.
     expect(coalesced).toBe(47);
   });
 
-  it('never exceeds rate * elapsed + burst under a sustained flood, and ends on the last value', () => {
+  it('never exceeds rate * elapsed + a quarter second of updates under a sustained flood, and ends on the last value', () => {
     const testScheduler = newScheduler();
     let seen: Array<[number, number]> = [];
     const rate = 10;
@@ -164,7 +171,9 @@ describe('coalesceLatest', () => {
       const op = coalesceLatest<Update>({ ratePerSecond: rate, burst, scheduler: testScheduler });
       seen = record(testScheduler, arrivals(testScheduler, times).pipe(op));
     });
-    seen.forEach(([at], i) => expect(i + 1).toBeLessThanOrEqual((rate * at) / 1000 + burst));
+    // The sustained bucket: a quarter of a second's worth (3 at 10 Hz), refilled at the rate.
+    const sustained = Math.max(burst, Math.ceil(rate / 4));
+    seen.forEach(([at], i) => expect(i + 1).toBeLessThanOrEqual((rate * at) / 1000 + sustained));
     const seqs = seen.map(([, seq]) => seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
@@ -181,7 +190,7 @@ describe('coalesceLatest', () => {
       // Completes at 3 ms while c waits: c must not be lost, and completion follows it.
       const source = hot('abc|', V);
       const op = coalesceLatest<Update>({ ratePerSecond: 10, burst: 1, scheduler: testScheduler });
-      expectObservable(source.pipe(op)).toBe('a 99ms (c|)', V);
+      expectObservable(source.pipe(op)).toBe(`a ${TRAIL - 1}ms (c|)`, V);
     });
   });
 
@@ -209,16 +218,44 @@ describe('coalesceLatest', () => {
     testScheduler.run(({ hot, expectObservable }) => {
       // b, c, d replaced in the first window; f replaced in the second. Dropped stale
       // values (a lower seq) are not coalesced states and are not counted.
-      const source = hot('abcde 100ms fgb', V);
+      const source = hot(`abcde ${TRAIL}ms fgb`, V);
       const op = coalesceLatest<Update>({
         ratePerSecond: 10,
         burst: 1,
         scheduler: testScheduler,
         onCoalesced: (n) => (coalesced += n),
       });
-      expectObservable(source.pipe(op)).toBe('a 99ms e 99ms g', V);
+      expectObservable(source.pipe(op)).toBe(`a ${TRAIL - 1}ms e ${TRAIL - 1}ms g`, V);
     });
     expect(coalesced).toBe(4);
+  });
+});
+
+describe('RateLimiter', () => {
+  it('forgets a stall: after one late update at exactly the rate, later ones pass on time again', () => {
+    // A 60 Hz producer; update 10 arrives 40 ms late (a long write loop), then all on time.
+    // One bucket refilled at exactly the rate would hold every later update back ~23 ms.
+    const limiter = new RateLimiter(60, 2, 0);
+    const period = 1000 / 60;
+    const heldBack: number[] = [];
+    let nextFree = 0;
+    for (let i = 0; i < 200; i++) {
+      const arrival = i * period + (i === 10 ? 40 : 0);
+      let at = Math.max(arrival, nextFree);
+      while (!limiter.take(at)) at += limiter.msUntilPass(at);
+      nextFree = at;
+      heldBack.push(at - arrival);
+    }
+    expect(Math.max(...heldBack.slice(60))).toBeLessThan(1);
+  });
+
+  it('keeps the average under a flood: the rate, not the faster refill of the short bucket', () => {
+    const limiter = new RateLimiter(10, 2, 0);
+    let passed = 0;
+    for (let t = 0; t <= 10_000; t++) if (limiter.take(t)) passed++;
+    // 10 s at 10 Hz, plus what the buckets held at the start.
+    expect(passed).toBeLessThanOrEqual(100 + 3 + 1);
+    expect(passed).toBeGreaterThanOrEqual(100);
   });
 });
 
