@@ -35,7 +35,7 @@ for (const key of Object.keys(HIGHER_IS_BETTER) as Array<keyof Ratios>) {
   if (before === undefined || now === undefined) continue;
   const higherIsBetter = HIGHER_IS_BETTER[key];
   // For a difference (MiB over raw TCP) the tolerance is absolute: 15% of 100 MiB.
-  const worse = key === 'idleRssOverRawTcpMiB' ? now - before > 15 : higherIsBetter ? now < before * (1 - TOLERANCE) : now > before * (1 + TOLERANCE);
+  const worse = key.endsWith('MiB') ? now - before > 15 : higherIsBetter ? now < before * (1 - TOLERANCE) : now > before * (1 + TOLERANCE);
   const line = `${worse ? 'WORSE' : 'ok   '}  ${key}: ${now.toFixed(3)} (baseline ${before.toFixed(3)}, ${higherIsBetter ? 'higher' : 'lower'} is better)`;
   lines.push(line);
   if (worse) failures.push(line);

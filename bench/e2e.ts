@@ -55,6 +55,8 @@ export interface RunResult {
   p50: number;
   p99: number;
   rssMiB: number;
+  /** Idle scenario: the server's RSS before any client connected. */
+  rssWithoutClientsMiB?: number;
   finalCorrect: number;
   closedClients: number;
   loadgenCpuSeconds: number;
@@ -63,7 +65,8 @@ export interface RunResult {
 }
 
 const root = fileURLToPath(new URL('../', import.meta.url)); // dist/
-const CLI = join(root, 'src/cli.js');
+/** WIRECAM_BENCH_CLI runs another build of wirecam (e.g. an older commit's) in the same harness. */
+const CLI = process.env.WIRECAM_BENCH_CLI ?? join(root, 'src/cli.js');
 const LOADGEN_SOURCE = join(root, '../bench/load/loadgen.c');
 const LOADGEN = join(root, 'bench/load/loadgen');
 const PRODUCER = join(root, 'bench/load/producer.js');
@@ -233,7 +236,7 @@ async function startPeer(peer: PeerName, scenario: Scenario, dir: string): Promi
     const db = join(dir, `wirecam-${scenario.id}.db`);
     // WIRECAM_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles", profiles the server.
     const nodeArgs = (process.env.WIRECAM_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    const server = start(process.execPath, [...nodeArgs, CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', '--max-clients', '20000', ...scenario.wirecamArgs]);
+    const server = start(process.execPath, [...nodeArgs, CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', '--max-clients', '20000', '--max-connections-per-ip', '0', ...scenario.wirecamArgs]);
     await waitForPort(port, 20_000);
     return { server, clientKind: 'wirecam', clientPort: port, producer: { mode: 'sqlite', db } };
   }
@@ -266,6 +269,11 @@ export async function runScenario(peer: PeerName, scenario: Scenario): Promise<R
   try {
     const started = await startPeer(peer, scenario, dir);
     procs.push(started.server);
+    let rssWithoutClientsMiB: number | undefined;
+    if (scenario.idle) {
+      await sleep(scenario.warmupS * 1000);
+      rssWithoutClientsMiB = rssMiB(started.server.pid);
+    }
     const perLoadgen = Math.ceil(scenario.clients / scenario.loadgens);
     const loadgens: Proc[] = [];
     const loadgen = buildLoadgen();
@@ -283,7 +291,7 @@ export async function runScenario(peer: PeerName, scenario: Scenario): Promise<R
       const [stats] = await command(loadgens, 'report', (l) => l.includes('"messages"'));
       return {
         peer, scenario: scenario.id, clients: scenario.clients, delivered: 0, perSecond: 0, cpuSeconds: 0, cpuUsPerMessage: 0,
-        p50: 0, p99: 0, rssMiB: rssMiB(started.server.pid), finalCorrect: 0, closedClients: Number(stats!.closed), loadgenCpuSeconds: 0, published: 0,
+        p50: 0, p99: 0, rssMiB: rssMiB(started.server.pid), rssWithoutClientsMiB, finalCorrect: 0, closedClients: Number(stats!.closed), loadgenCpuSeconds: 0, published: 0,
       };
     }
 

@@ -11,6 +11,8 @@ export interface Ratios {
   manyVsNats?: number;
   manyVsRawTcp?: number;
   idleRssOverRawTcpMiB?: number;
+  /** The same, counting only what the 1,000 clients added (each server's own size left out). */
+  idleClientsRssOverRawTcpMiB?: number;
 }
 
 /** For the regression guard: does a larger value mean better or worse? */
@@ -23,9 +25,14 @@ export const HIGHER_IS_BETTER: Record<keyof Ratios, boolean> = {
   manyVsNats: true,
   manyVsRawTcp: true,
   idleRssOverRawTcpMiB: false,
+  idleClientsRssOverRawTcpMiB: false,
 };
 
 type Scenarios = Record<string, Partial<Record<PeerName, RunResult>>>;
+
+function clientsRss(result: RunResult | undefined): number | undefined {
+  return result?.rssWithoutClientsMiB === undefined ? undefined : result.rssMiB - result.rssWithoutClientsMiB;
+}
 
 function ratio(scenarios: Scenarios, id: string, field: 'cpuUsPerMessage' | 'p99' | 'perSecond', other: PeerName): number | undefined {
   const mine = scenarios[id]?.wirecam?.[field];
@@ -45,5 +52,8 @@ export function computeRatios(scenarios: Scenarios): Ratios {
     manyVsNats: ratio(scenarios, 'many', 'perSecond', 'nats'),
     manyVsRawTcp: ratio(scenarios, 'many', 'perSecond', 'raw-tcp'),
     idleRssOverRawTcpMiB: idleWirecam === undefined || idleRaw === undefined ? undefined : idleWirecam - idleRaw,
+    idleClientsRssOverRawTcpMiB: clientsRss(scenarios.idle?.wirecam) === undefined || clientsRss(scenarios.idle?.['raw-tcp']) === undefined
+      ? undefined
+      : clientsRss(scenarios.idle?.wirecam)! - clientsRss(scenarios.idle?.['raw-tcp'])!,
   };
 }

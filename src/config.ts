@@ -70,6 +70,8 @@ export const SERVE_SETTINGS = [
   setting({ name: 'batch-rows', kind: 'integer', default: 1000, min: 1, max: 100000, description: 'rows read from the store per batch' }),
   setting({ name: 'retain-rows', kind: 'integer', default: 1_000_000, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows kept per table (0: no limit)' }),
   setting({ name: 'retain-seconds', kind: 'integer', default: 7 * 86400, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows older than this are deleted (0: no limit)' }),
+  setting({ name: 'redis', kind: 'string', default: undefined, secret: true, description: 'Redis URL (redis://host:6379) shared by several nodes: updates and snapshots go through it (scale-out); may hold a password, so prefer WIRECAM_REDIS_URL' }),
+  setting({ name: 'node-id', kind: 'string', default: undefined, description: 'this node\'s name on Redis (1-64 of A-Z a-z 0-9 _ . : -; default: host name and a random suffix)' }),
   setting({ name: 'log-level', kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'fatal, error, warn, info, debug, trace or silent' }),
   setting({ name: 'config', kind: 'string', default: undefined, description: 'JSON file of settings by name, e.g. {"port": 8765}; flags and environment win over it' }),
 ] as const;
@@ -110,8 +112,11 @@ export interface Resolved<S extends readonly SettingSpec[]> {
   sources: Record<string, Source>;
 }
 
+/** Variables named otherwise than WIRECAM_<NAME>: the name people already use for a URL. */
+const ENV_NAME_EXCEPTIONS: Readonly<Record<string, string>> = { redis: 'WIRECAM_REDIS_URL' };
+
 export function envName(settingName: string): string {
-  return `WIRECAM_${settingName.toUpperCase().replace(/-/g, '_')}`;
+  return ENV_NAME_EXCEPTIONS[settingName] ?? `WIRECAM_${settingName.toUpperCase().replace(/-/g, '_')}`;
 }
 
 function describeExpected(spec: SettingSpec): string {

@@ -7,7 +7,10 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { encodeBatch } from '../src/protocol/ready-frame.js';
-import type { Cursor, StoreReader } from '../src/store/reader.js';
+import type { Cursor } from '../src/store/reader.js';
+import { raiseSequences } from '../src/store/sequences.js';
+import { StoreMissingError } from '../src/store/identity.js';
+import type { ReadSide } from './store-worker.js';
 import { MAX_BATCHES_IN_FLIGHT, TAKEN, type StreamControl, type StreamMessage } from '../src/store/stream-messages.js';
 
 export interface StreamTask {
@@ -24,20 +27,23 @@ export interface StreamTask {
 }
 
 /**
- * A commit is several writes (WAL frames, then the index header in shared memory, which no
- * file event reports), so a check right after a write may come before the commit is
- * visible: then it looks once more, this much later.
+ * A commit is several writes (WAL frames, an fsync with synchronous=FULL, then the index
+ * header in shared memory, which no file event reports), so a check right after a write may
+ * come before the commit is visible: then it looks again after these delays, until it sees
+ * the commit or the next write wakes it. Most commits are visible at the first or second look.
  */
-const RECHECK_MS = 1;
+const RECHECK_AFTER_MS = [1, 3, 10, 30, 100];
 const FAILURE_REPORT_MS = 5000;
 
-export function streamStore(task: StreamTask, reader: () => StoreReader, forget: () => void): Promise<void> {
+export function streamStore(task: StreamTask, openSide: () => ReadSide, forget: () => void): Promise<void> {
   const { port, credit } = task;
   let cursor = task.cursor;
   let posted = 0;
   let dataVersion: number | null = null;
+  let identity: string | null = null;
   let readAgain = true;
-  let recheckDue = false;
+  /** Index into RECHECK_AFTER_MS of the next look; its length: none due. */
+  let recheck = RECHECK_AFTER_MS.length;
   let failingSince = 0;
   let lastFailureReport = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -76,16 +82,16 @@ export function streamStore(task: StreamTask, reader: () => StoreReader, forget:
       return;
     }
     try {
-      const store = reader();
+      const side = openSide();
+      if (identity !== null && side.identity !== identity) replaced(side);
+      identity = side.identity;
+      const store = side.reader;
       const version = store.currentDataVersion();
       if (!readAgain && version === dataVersion) {
-        if (recheckDue) {
-          recheckDue = false;
-          after(RECHECK_MS);
-        }
+        if (recheck < RECHECK_AFTER_MS.length) after(RECHECK_AFTER_MS[recheck++]!);
         return;
       }
-      recheckDue = false;
+      recheck = RECHECK_AFTER_MS.length;
       dataVersion = version;
       const rows = store.read(cursor, task.limit);
       if (failingSince !== 0) {
@@ -103,6 +109,8 @@ export function streamStore(task: StreamTask, reader: () => StoreReader, forget:
     } catch (error) {
       forget();
       readAgain = true;
+      // Whatever file appears at the path from now on is another one.
+      if (error instanceof StoreMissingError) identity = 'missing';
       const now = Date.now();
       if (failingSince === 0) failingSince = now;
       if (now - lastFailureReport >= FAILURE_REPORT_MS) {
@@ -113,8 +121,21 @@ export function streamStore(task: StreamTask, reader: () => StoreReader, forget:
     }
   }
 
+  /**
+   * Another file now sits at the store's path (restored from a backup, recreated by a
+   * producer): rows already in it are not ours to send (they may predate what clients have),
+   * so reading starts after its newest row, and ids continue above every seq already sent.
+   */
+  function replaced(side: ReadSide): void {
+    const newest = side.reader.newestIds();
+    raiseSequences(side.db, cursor);
+    cursor = { camera: Math.max(cursor.camera, newest.camera), tile: Math.max(cursor.tile, newest.tile) };
+    dataVersion = null;
+    post({ type: 'replaced', cursor });
+  }
+
   const onWrite = () => {
-    recheckDue = true;
+    recheck = 0;
     soon();
   };
 

@@ -10,13 +10,21 @@ import { Retention, type RetentionPolicy } from '../src/store/retention.js';
 import { encodeBatch, type EncodedBatch } from '../src/protocol/ready-frame.js';
 import type { UpdateInput } from '../src/protocol/messages.js';
 import { streamStore, type StreamTask } from './store-stream.js';
+import { fileIdentity, StoreMissingError } from '../src/store/identity.js';
+import { raiseSequences } from '../src/store/sequences.js';
 
 export type { StreamTask };
 
 export type StoreTask =
   | { op: 'snapshot'; path: string }
   | StreamTask
-  | { op: 'write'; path: string; updates: UpdateInput[] }
+  | {
+      op: 'write';
+      path: string;
+      updates: UpdateInput[];
+      /** The highest seqs sent so far: a store that was replaced must not hand them out again. */
+      floor: Cursor;
+    }
   | { op: 'prune'; path: string; policy: RetentionPolicy; now: number }
   | { op: 'newest'; path: string };
 
@@ -39,8 +47,15 @@ export type NewestResult = Cursor;
 // Readers and writers get separate connections: PRAGMA data_version only moves for commits
 // made by *other* connections, and this worker's own writes must wake its own reader.
 interface Connections {
-  read?: { db: Db; reader: StoreReader; dataVersion: number | null };
-  write?: { db: Db; writer: StoreWriter; retention: Retention };
+  read?: ReadSide;
+  write?: { db: Db; writer: StoreWriter; retention: Retention; identity: string; fresh: boolean };
+}
+
+export interface ReadSide {
+  db: Db;
+  reader: StoreReader;
+  /** The file this connection has open (see src/store/identity.ts). */
+  identity: string;
 }
 
 const connections = new Map<string, Connections>();
@@ -54,35 +69,62 @@ function connectionsFor(path: string): Connections {
   return entry;
 }
 
-function readSide(path: string) {
+/**
+ * The identity of the file at `path` now. A connection to any other file (the store was
+ * deleted or replaced since it was opened) is closed and dropped; when there is no file at
+ * all, this throws (the connection is dropped too: a file that appears later is a new one,
+ * even if the file system gives it the old inode number).
+ */
+function currentFile(path: string, side: 'read' | 'write'): string {
   const entry = connectionsFor(path);
-  if (!entry.read) {
-    const db = openStore(path);
-    entry.read = { db, reader: new StoreReader(db), dataVersion: null };
+  const open = entry[side];
+  const identity = fileIdentity(path);
+  if (open !== undefined && open.identity !== identity) {
+    closeQuietly(open.db);
+    entry[side] = undefined;
+  }
+  if (identity === null) throw new StoreMissingError(path);
+  return identity;
+}
+
+function readSide(path: string): ReadSide {
+  const identity = currentFile(path, 'read');
+  const entry = connectionsFor(path);
+  if (entry.read === undefined) {
+    const db = openStore(path, { mustExist: true });
+    entry.read = { db, reader: new StoreReader(db), identity };
   }
   return entry.read;
 }
 
+/** Writers wait at most this long for another process's lock, then retry later (and say so). */
+const WRITE_BUSY_TIMEOUT_MS = 1000;
+
 function writeSide(path: string) {
+  const identity = currentFile(path, 'write');
   const entry = connectionsFor(path);
-  if (!entry.write) {
+  if (entry.write === undefined) {
     // Acknowledged means durable: FULL syncs the WAL on every commit.
-    const db = openStore(path, { synchronous: 'FULL' });
-    entry.write = { db, writer: new StoreWriter(db), retention: new Retention(db) };
+    const db = openStore(path, { synchronous: 'FULL', mustExist: true, busyTimeoutMs: WRITE_BUSY_TIMEOUT_MS });
+    entry.write = { db, writer: new StoreWriter(db), retention: new Retention(db), identity, fresh: true };
   }
   return entry.write;
+}
+
+function closeQuietly(db: Db): void {
+  try {
+    db.close();
+  } catch {
+    // Closing a broken connection may fail too; it is gone either way.
+  }
 }
 
 /** Drops a path's connections after an error, so the next task reopens the file. */
 function forget(path: string): void {
   const entry = connections.get(path);
   connections.delete(path);
-  try {
-    entry?.read?.db.close();
-    entry?.write?.db.close();
-  } catch {
-    // Closing a broken connection may fail too; it is gone either way.
-  }
+  if (entry?.read) closeQuietly(entry.read.db);
+  if (entry?.write) closeQuietly(entry.write.db);
 }
 
 /** The result, with its batch's buffer moved to the main thread instead of copied. */
@@ -101,8 +143,14 @@ function snapshot(path: string): SnapshotResult {
   return moving({ batch, cursor });
 }
 
-function write(path: string, updates: UpdateInput[]): WriteResult {
-  return { seqs: writeSide(path).writer.insert(updates) };
+function write(path: string, updates: UpdateInput[], floor: Cursor): WriteResult {
+  const side = writeSide(path);
+  if (side.fresh) {
+    // A newly opened file may be a replacement: ids already sent must stay used.
+    raiseSequences(side.db, floor);
+    side.fresh = false;
+  }
+  return { seqs: side.writer.insert(updates) };
 }
 
 function prune(path: string, policy: RetentionPolicy, now: number): PruneResult {
@@ -122,9 +170,9 @@ export default function run(task: StoreTask): SnapshotResult | WriteResult | Pru
       case 'snapshot':
         return snapshot(task.path);
       case 'stream':
-        return streamStore(task, () => readSide(task.path).reader, () => forget(task.path));
+        return streamStore(task, () => readSide(task.path), () => forget(task.path));
       case 'write':
-        return write(task.path, task.updates);
+        return write(task.path, task.updates, task.floor);
       case 'prune':
         return prune(task.path, task.policy, task.now);
       case 'newest':

@@ -17,6 +17,7 @@ export interface ProducerSpec {
 }
 
 const spec = JSON.parse(process.argv[2]!) as ProducerSpec;
+const deadline = performance.now() + spec.durationMs;
 const cameraIds = Array.from({ length: spec.cameras }, (_, i) => (spec.cameras === 1 ? 'main' : `cam-${i}`));
 const finalSeq: Record<string, number> = {};
 let published = 0;
@@ -67,7 +68,14 @@ function socketWriter(format: (camera: string, json: string) => string): Promise
           }
         }
         if (socket.write(text)) return undefined;
-        return new Promise<void>((drained) => socket.once('drain', () => drained()));
+        // A receiver that stops reading must not keep the producer past its deadline.
+        return new Promise<void>((drained) => {
+          const timer = setTimeout(drained, Math.max(0, deadline - performance.now()));
+          socket.once('drain', () => {
+            clearTimeout(timer);
+            drained();
+          });
+        });
       });
     });
     socket.on('error', reject);
@@ -86,7 +94,7 @@ async function main(): Promise<void> {
       : await socketWriter(spec.mode === 'nats' ? (camera, json) => `PUB cam.${camera} ${json.length}\r\n${json}\r\n` : (_camera, json) => `${json}\n`);
   const start = performance.now();
   let ticks = 0;
-  while (performance.now() - start < spec.durationMs) {
+  while (performance.now() < deadline) {
     if (spec.rateHz > 0) {
       await write(1);
       ticks++;

@@ -29,6 +29,11 @@ export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface WirecamClientOptions {
   /** The server's WebSocket address, e.g. ws://127.0.0.1:8765/ */
   url: string;
+  /**
+   * Other nodes of the same deployment (`wirecam serve --redis`): after each lost or failed
+   * connection the next address is tried, in turn, `url` first. They all serve the same states.
+   */
+  fallbackUrls?: readonly string[];
   /** Camera ids, or ['*'] for every camera. Default ['main']. */
   cameras?: readonly string[];
   /** Most updates per second per camera wanted (the server clamps it). Default: the server's maximum. */
@@ -116,6 +121,8 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
   private negotiated: Encoding | null = null;
   private lastHello: Hello | null = null;
   private connections = 0;
+  private readonly addresses: readonly string[];
+  private addressIndex = 0;
 
   constructor(private readonly options: WirecamClientOptions) {
     super();
@@ -129,6 +136,7 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
     }
     this.backoff = options.reconnect === false ? null : new Backoff(options.reconnect ?? {}, options.random);
     this.cameraList = [...(options.cameras ?? ['main'])];
+    this.addresses = [options.url, ...(options.fallbackUrls ?? [])];
     this.rate = options.maxHz;
   }
 
@@ -147,6 +155,11 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
 
   get cameras(): readonly string[] {
     return this.cameraList;
+  }
+
+  /** The address connected to, or to be tried next. */
+  get url(): string {
+    return this.addresses[this.addressIndex]!;
   }
 
   /** Connections made so far (1 after the first, 2 after one reconnection, ...). */
@@ -213,7 +226,7 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
   }
 
   private address(): string {
-    const url = new URL(this.options.url);
+    const url = new URL(this.url);
     url.searchParams.set('camera', this.cameraList.join(','));
     if (this.rate !== undefined) url.searchParams.set('max_hz', String(this.rate));
     if (this.options.token !== undefined) url.searchParams.set('token', this.options.token);
@@ -267,6 +280,8 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
       this.setState('closed');
       return;
     }
+    // A node that went away may not come back soon: the next one is tried.
+    this.addressIndex = (this.addressIndex + 1) % this.addresses.length;
     const delayMs = this.backoff!.next();
     this.setState('reconnecting', delayMs);
     this.retryTimer = setTimeout(() => {

@@ -162,7 +162,7 @@ export class Hub implements GroupHost {
   private remember(frame: ReadyFrame): boolean {
     const known = this.latest.get(frame.camera);
     if (known !== undefined && known.seq >= frame.seq) return false;
-    this.latest.set(frame.camera, frame);
+    this.latest.set(frame.camera, standalone(frame));
     this.lastUpdateAt = this.now();
     return true;
   }
@@ -221,4 +221,18 @@ export class Hub implements GroupHost {
     }
     return group;
   }
+}
+
+/**
+ * A frame that owns its bytes. Frames from the store are views into their batch's buffer;
+ * the snapshot keeps a camera's latest frame indefinitely, and a view would keep the whole
+ * batch (up to --batch-rows states) alive with it.
+ */
+function standalone(frame: ReadyFrame): ReadyFrame {
+  const shared = frame.json.buffer.byteLength > 2 * (frame.json.length + frame.msgpack.length);
+  if (!shared) return frame;
+  const bytes = Buffer.allocUnsafe(frame.json.length + frame.msgpack.length);
+  frame.json.copy(bytes, 0);
+  frame.msgpack.copy(bytes, frame.json.length);
+  return { ...frame, json: bytes.subarray(0, frame.json.length), msgpack: bytes.subarray(frame.json.length) };
 }

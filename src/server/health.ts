@@ -1,6 +1,12 @@
-// GET /healthz (PROTOCOL.md section 8): 200 while the store can be read, 503 when it cannot;
+// GET /healthz (PROTOCOL.md section 8): 200 while the store can be read, 503 when it cannot
+// (`degraded` with 200 while writes wait for another process's lock);
 // GET /readyz: whether the service has started and is not stopping.
-export type StoreState = 'ok' | 'unavailable';
+// With several nodes (Redis bus), a node that cannot reach Redis still serves its own
+// clients: it reports `degraded`, with 200, so a load balancer keeps sending it clients.
+import type { BusState } from '../sources/bus.js';
+
+/** `busy`: readable, but writes wait on another process's lock (producers are not acknowledged). */
+export type StoreState = 'ok' | 'busy' | 'unavailable';
 
 export interface HealthSource {
   startedAt: number;
@@ -8,23 +14,27 @@ export interface HealthSource {
   cameras(): number;
   lastUpdateAt(): number;
   store(): { state: StoreState; error: string | null };
+  /** The bus between nodes (src/sources/bus.ts); without it, not reported. */
+  bus?(): { state: BusState; detail: string | null };
 }
 
 export interface HealthReport {
-  status: 'ok' | 'unavailable';
+  status: 'ok' | 'degraded' | 'unavailable';
   uptime_s: number;
   clients: number;
   cameras: number;
   last_update_age_ms: number | null;
   store: StoreState;
   store_error?: string;
+  bus?: BusState;
+  bus_error?: string;
 }
 
 export function healthReport(source: HealthSource, now: number): { httpStatus: number; body: HealthReport } {
   const store = source.store();
   const last = source.lastUpdateAt();
   const body: HealthReport = {
-    status: store.state === 'ok' ? 'ok' : 'unavailable',
+    status: store.state === 'ok' ? 'ok' : store.state === 'busy' ? 'degraded' : 'unavailable',
     uptime_s: Math.round((now - source.startedAt) / 1000),
     clients: source.clients(),
     cameras: source.cameras(),
@@ -32,7 +42,13 @@ export function healthReport(source: HealthSource, now: number): { httpStatus: n
     store: store.state,
   };
   if (store.error !== null) body.store_error = store.error;
-  return { httpStatus: store.state === 'ok' ? 200 : 503, body };
+  const bus = source.bus?.();
+  if (bus !== undefined) {
+    body.bus = bus.state;
+    if (bus.detail !== null) body.bus_error = bus.detail;
+    if (bus.state !== 'ok' && body.status === 'ok') body.status = 'degraded';
+  }
+  return { httpStatus: store.state === 'unavailable' ? 503 : 200, body };
 }
 
 /** GET /readyz: ready once the store is open and the snapshot loaded, until shutdown begins. */

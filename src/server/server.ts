@@ -18,7 +18,8 @@ import { StorePool } from '../store/worker-pool.js';
 import type { Rejected } from '../store/reader.js';
 import { Origins } from '../sources/origins.js';
 import { StoreTail } from '../sources/store-tail.js';
-import { InProcessBus, type Bus } from '../sources/bus.js';
+import type { Bus } from '../sources/bus.js';
+import { createBus } from '../sources/create-bus.js';
 import { ProducerWriter } from '../sources/producers.js';
 import { runPath, type PathRunner } from '../sources/simulated-camera.js';
 import { startCommandSource, type PtyCommandSource } from '../sources/pty-command.js';
@@ -60,7 +61,7 @@ export class WirecamServer {
   private readonly pool: StorePool;
   private readonly origins = new Origins();
   private readonly tail: StoreTail;
-  private readonly bus: Bus = new InProcessBus();
+  private readonly bus: Bus;
   private readonly producers: ProducerWriter;
   private readonly liveness: Liveness;
   private readonly http: Server;
@@ -92,6 +93,8 @@ export class WirecamServer {
       allowedOrigins: config['allowed-origin'],
       maxConnectionsPerIp: config['max-connections-per-ip'],
     });
+    // In-process, or Redis when --redis names one (a bad URL or node id stops here too).
+    this.bus = createBus(config, log);
     this.hub = new Hub({ maxHz: config['max-hz'], burst: config.burst, observeLatency: (ms) => this.metrics.observeLatency(ms) });
     this.pool = new StorePool(config.db);
     this.tail = new StoreTail(
@@ -102,13 +105,15 @@ export class WirecamServer {
         rejected: (rows) => this.rowsRejected(rows),
         failed: (error) => this.storeFailed(error),
         recovered: () => this.storeRecovered(),
+        replaced: (cursor) =>
+          this.log.warn({ db: config.db, camera_seq: cursor.camera, tile_seq: cursor.tile }, 'store file was replaced; reading continues after its newest rows, seq keeps increasing'),
         beforePublish: () => this.producers.currentWrite(),
       },
     );
     this.producers = new ProducerWriter(
       this.pool,
       this.origins,
-      { maxBatch: 500, maxQueued: 10_000 },
+      { maxBatch: 500, maxQueued: 10_000, floor: () => this.tail.position },
       {
         stored: (count) => (this.counters.updatesStored += count),
         failed: (error, pending) => {
@@ -143,7 +148,8 @@ export class WirecamServer {
             clients: () => this.sessions.size,
             cameras: () => this.hub.cameraCount,
             lastUpdateAt: () => this.hub.lastPublishedAt,
-            store: () => this.storeState,
+            store: () => this.storeHealth(),
+            bus: () => this.bus.state(),
           },
           indexPage: () => indexPage(this.url, VERSION),
           asset: (pathname) => this.assets.get(pathname),
@@ -331,6 +337,13 @@ export class WirecamServer {
     const message = describe(error);
     if (this.storeState.state === 'ok') this.log.error({ err: message, db: this.config.db }, 'store cannot be read');
     this.storeState = { state: 'unavailable', error: message };
+  }
+
+  /** Readable or not (the tail), and whether producers' writes are stuck (another process's lock). */
+  private storeHealth(): { state: StoreState; error: string | null } {
+    if (this.storeState.state !== 'ok') return this.storeState;
+    const stalled = this.producers.stalled(Date.now());
+    return stalled === null ? this.storeState : { state: 'busy', error: stalled };
   }
 
   private storeRecovered(): void {

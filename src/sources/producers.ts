@@ -4,6 +4,7 @@
 import type { UpdateInput } from '../protocol/messages.js';
 import type { StorePool } from '../store/worker-pool.js';
 import type { Origins } from './origins.js';
+import type { Cursor } from '../store/reader.js';
 
 export interface ProducerSink {
   readonly id: number;
@@ -28,6 +29,8 @@ export interface ProducerWriterOptions {
   maxBatch: number;
   /** Updates waiting for the store beyond this are refused (not acknowledged). */
   maxQueued: number;
+  /** The highest seqs sent so far (see StorePool.write). */
+  floor: () => Cursor;
 }
 
 export class ProducerWriter {
@@ -37,6 +40,9 @@ export class ProducerWriter {
   private scheduled = false;
   private backoffMs = 50;
   private idleWaiters: Array<() => void> = [];
+  private inFlightSince = 0;
+  private failingSince = 0;
+  private lastFailure: string | null = null;
 
   constructor(
     private readonly pool: StorePool,
@@ -64,6 +70,16 @@ export class ProducerWriter {
     return true;
   }
 
+  /**
+   * Why updates are waiting for the store, when they are: writes failing (another process
+   * holds the lock, the file is gone) or one write taking longer than `slowMs`.
+   */
+  stalled(now: number, slowMs = 1000): string | null {
+    if (this.failingSince !== 0) return `producer updates waiting for the store since ${Math.round((now - this.failingSince) / 1000)} s: ${this.lastFailure}`;
+    if (this.inFlight !== null && now - this.inFlightSince > slowMs) return `a store write has been waiting ${Math.round(now - this.inFlightSince)} ms (locked by another process?)`;
+    return null;
+  }
+
   /** The write in flight now, if any: rows the tail sees may come from it. */
   currentWrite(): Promise<void> | null {
     return this.inFlight;
@@ -84,9 +100,12 @@ export class ProducerWriter {
       return;
     }
     const batch = this.queue.splice(0, this.options.maxBatch);
-    this.inFlight = this.pool.write(batch.map((item) => item.update)).then(
+    this.inFlightSince = Date.now();
+    this.inFlight = this.pool.write(batch.map((item) => item.update), this.options.floor()).then(
       ({ seqs }) => {
         this.backoffMs = 50;
+        this.failingSince = 0;
+        this.lastFailure = null;
         for (let i = 0; i < batch.length; i++) {
           const { update, sink } = batch[i]!;
           this.origins.record(update.kind, seqs[i]!, sink.id);
@@ -101,6 +120,8 @@ export class ProducerWriter {
         // Not stored: put the batch back in front, in order, and try again later.
         this.queue = batch.concat(this.queue);
         this.inFlight = null;
+        if (this.failingSince === 0) this.failingSince = Date.now();
+        this.lastFailure = error instanceof Error ? error.message : String(error);
         this.events.failed(error, this.queue.length);
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;

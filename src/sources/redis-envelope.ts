@@ -7,7 +7,10 @@
 //   1       1     kind: 0 camera, 1 tile
 //   2       8     seq, unsigned big-endian integer
 //   10      8     timestamp (ms since the epoch), float64 big-endian
-//   18      1+n   node id: length, then UTF-8 bytes (the accepting node)
+//   18      4     origin: the producer connection on the accepting node (0: none), for that
+//                 node only, so it does not echo an update to the connection that sent it
+//   22      1     flags: 1 = already delivered on the accepting node (sent after an outage)
+//   23      1+n   node id: length, then UTF-8 bytes (the accepting node)
 //   ..      1+n   camera id: length, then bytes ('' for tiles)
 //   ..      4     length of the JSON frame, unsigned big-endian
 //   ..      n     the JSON frame (WebSocket header included)
@@ -20,12 +23,16 @@
 import type { FrameKind, ReadyFrame } from '../protocol/ready-frame.js';
 
 export const ENVELOPE_VERSION = 1;
+/** Flag: the accepting node delivered it to its own clients already. */
+export const DELIVERED_HERE = 1;
 const KIND_CODES: Record<FrameKind, number> = { camera: 0, tile: 1 };
 
 export interface Envelope {
   kind: FrameKind;
   seq: number;
   timestamp: number;
+  origin: number;
+  flags: number;
   node: string;
   camera: string;
   json: Buffer;
@@ -49,11 +56,21 @@ function shortString(value: string, what: string): Buffer {
   return Buffer.concat([Buffer.from([bytes.length]), bytes]);
 }
 
-/** Timestamp, node id and camera id: the middle of the envelope. */
-export function envelopeMeta(timestamp: number, node: string, camera: string): Buffer {
-  const ts = Buffer.allocUnsafe(8);
-  ts.writeDoubleBE(timestamp);
-  return Buffer.concat([ts, shortString(node, 'node id'), shortString(camera, 'camera id')]);
+export interface EnvelopeMeta {
+  timestamp: number;
+  origin: number;
+  flags: number;
+  node: string;
+  camera: string;
+}
+
+/** Timestamp, origin, flags, node id and camera id: the middle of the envelope. */
+export function envelopeMeta(meta: EnvelopeMeta): Buffer {
+  const fixed = Buffer.allocUnsafe(13);
+  fixed.writeDoubleBE(meta.timestamp, 0);
+  fixed.writeUInt32BE(meta.origin, 8);
+  fixed[12] = meta.flags;
+  return Buffer.concat([fixed, shortString(meta.node, 'node id'), shortString(meta.camera, 'camera id')]);
 }
 
 export function encodeEnvelope(envelope: Envelope): Buffer {
@@ -65,7 +82,7 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
   jsonLength.writeUInt32BE(envelope.json.length);
   return Buffer.concat([
     head,
-    envelopeMeta(envelope.timestamp, envelope.node, envelope.camera),
+    envelopeMeta(envelope),
     jsonLength,
     envelope.json,
     envelope.msgpack,
@@ -77,12 +94,14 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
   const fail = (why: string): never => {
     throw new EnvelopeError(`bad envelope (${bytes.length} bytes): ${why}`);
   };
-  if (bytes.length < 20) fail('too short');
+  if (bytes.length < 25) fail('too short');
   if (bytes[0] !== ENVELOPE_VERSION) fail(`version ${bytes[0]}`);
   const kind: FrameKind = bytes[1] === 0 ? 'camera' : bytes[1] === 1 ? 'tile' : fail(`kind ${bytes[1]}`);
   const seq = Number(bytes.readBigUInt64BE(2));
   const timestamp = bytes.readDoubleBE(10);
-  let at = 18;
+  const origin = bytes.readUInt32BE(18);
+  const flags = bytes[22]!;
+  let at = 23;
   const text = (): string => {
     const length = bytes[at]!;
     if (at + 1 + length > bytes.length) fail('truncated id');
@@ -100,6 +119,8 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
     kind,
     seq,
     timestamp,
+    origin,
+    flags,
     node,
     camera,
     json: bytes.subarray(at, at + jsonLength),
@@ -107,8 +128,8 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
   };
 }
 
-/** A frame from another node: nobody here produced it, so it is echoed to no one's exclusion. */
-export function frameOfEnvelope(envelope: Envelope): ReadyFrame {
+/** The frame it carries; the origin counts only on the node that accepted the update. */
+export function frameOfEnvelope(envelope: Envelope, nodeId: string): ReadyFrame {
   return {
     kind: envelope.kind,
     camera: envelope.camera,
@@ -116,6 +137,6 @@ export function frameOfEnvelope(envelope: Envelope): ReadyFrame {
     timestamp: envelope.timestamp,
     json: envelope.json,
     msgpack: envelope.msgpack,
-    origin: 0,
+    origin: envelope.node === nodeId ? envelope.origin : 0,
   };
 }

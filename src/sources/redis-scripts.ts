@@ -2,14 +2,15 @@
 // atomically, so assigning a seq (INCR), keeping the camera's latest state (only if newer)
 // and publishing it happen as one step: no node can publish a camera's seq 8 before
 // another publishes its 7, and the stored state is always the newest one published.
-import type Redis from 'ioredis';
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { FrameKind } from '../protocol/ready-frame.js';
 
 /** Key and channel names; a camera id (^[A-Za-z0-9_.:-]{1,64}$) never collides with them. */
 export const REDIS_NAMES = {
   cameraSeq: (camera: string) => `wirecam:seq:${camera}`,
   tileSeq: 'wirecam:tiles:seq',
+  /** List: the envelopes of the latest tiles, for nodes that missed them while away. */
+  recentTiles: 'wirecam:tiles:recent',
   /** Hash: camera id -> envelope of its latest state (src/sources/redis-envelope.ts). */
   states: 'wirecam:states',
   /** Hash: camera id -> "<seq> <timestamp>" of that state, for the script's comparisons. */
@@ -18,6 +19,9 @@ export const REDIS_NAMES = {
   cameraPattern: 'wirecam:cam:*',
   tileChannel: 'wirecam:tiles',
 } as const;
+
+/** Tiles kept in REDIS_NAMES.recentTiles (about 200 bytes each). */
+export const RECENT_TILES = 10_000;
 
 /**
  * 'live': a new update, always published with the next seq.
@@ -58,7 +62,8 @@ end
 `;
 
 /**
- * KEYS: the seq counter; for cameras also REDIS_NAMES.states and REDIS_NAMES.stateMeta.
+ * KEYS: the seq counter; for cameras also REDIS_NAMES.states and REDIS_NAMES.stateMeta, for
+ * tiles REDIS_NAMES.recentTiles.
  * ARGV: mode, channel, camera, kind (0/1), timestamp, floor (the counter is first raised to
  * at least this), envelope meta, JSON head, JSON tail, MessagePack head, MessagePack tail.
  * Returns {seq, 1} when published, {seq of the stored state, 0} when refused.
@@ -84,6 +89,9 @@ local envelope = string.char(1, kind) .. be(seq, 8) .. ARGV[7] .. be(#json, 4) .
 if is_camera and (not stored_seq or seq > stored_seq) then
   redis.call('HSET', KEYS[2], camera, envelope)
   redis.call('HSET', KEYS[3], camera, string.format('%d', seq) .. ' ' .. ARGV[5])
+elseif not is_camera then
+  redis.call('RPUSH', KEYS[2], envelope)
+  redis.call('LTRIM', KEYS[2], -${RECENT_TILES}, -1)
 end
 redis.call('PUBLISH', channel, envelope)
 return {seq, 1}
@@ -120,7 +128,7 @@ function publishArguments(args: PublishArgs): Array<string | number | Buffer> {
   const keys =
     args.kind === 'camera'
       ? [3, REDIS_NAMES.cameraSeq(args.camera), REDIS_NAMES.states, REDIS_NAMES.stateMeta]
-      : [1, REDIS_NAMES.tileSeq];
+      : [2, REDIS_NAMES.tileSeq, REDIS_NAMES.recentTiles];
   const channel = args.kind === 'camera' ? REDIS_NAMES.cameraChannel(args.camera) : REDIS_NAMES.tileChannel;
   return [
     ...keys,

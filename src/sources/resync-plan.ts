@@ -3,8 +3,8 @@
 // that every node ends on the same state and no client sees a seq go backwards.
 //
 // Seqs from Redis are ordered by acceptance; states accepted here while Redis was
-// unreachable ("dirty") carry provisional seqs, which mean nothing to other nodes, so those
-// compete by producer timestamp instead. A state is republished (a fresh seq from the
+// unreachable carry provisional seqs, which mean nothing to other nodes, so those compete by
+// producer timestamp instead. A state is republished (a fresh seq from the
 // counter, which was first raised above every seq this node showed) whenever delivering
 // the winner as it is would make this node's clients go back.
 import type { ReadyFrame } from '../protocol/ready-frame.js';
@@ -16,9 +16,14 @@ export type ResyncAction =
   | { type: 'republish'; frame: ReadyFrame };
 
 export interface Mine {
-  frame: ReadyFrame;
-  /** Accepted here while Redis could not be reached: its seq is provisional. */
-  dirty: boolean;
+  /** The newest state this node's clients have been sent (its seq is theirs to keep). */
+  shown: ReadyFrame;
+  /**
+   * A state accepted here while Redis could not be reached, not settled yet. Kept apart from
+   * `shown`: another node's state may have replaced it here with a higher seq while being
+   * older (producer timestamp), as when that node resynchronised first.
+   */
+  accepted: ReadyFrame | null;
 }
 
 export function planResync(mine: ReadonlyMap<string, Mine>, theirs: ReadonlyMap<string, ReadyFrame>): ResyncAction[] {
@@ -26,19 +31,19 @@ export function planResync(mine: ReadonlyMap<string, Mine>, theirs: ReadonlyMap<
   for (const [camera, stored] of theirs) {
     if (!mine.has(camera)) actions.push({ type: 'deliver', frame: stored });
   }
-  for (const [camera, { frame, dirty }] of mine) {
+  for (const [camera, { shown, accepted }] of mine) {
     const stored = theirs.get(camera);
     if (stored === undefined) {
       // Redis lost it (a restart without persistence) or never had it: put it back.
-      actions.push({ type: 'republish', frame });
-    } else if (dirty && frame.timestamp > stored.timestamp) {
-      actions.push({ type: 'republish', frame });
-    } else if (stored.seq > frame.seq) {
+      actions.push({ type: 'republish', frame: accepted !== null && accepted.timestamp > shown.timestamp ? accepted : shown });
+    } else if (accepted !== null && accepted.timestamp > stored.timestamp) {
+      actions.push({ type: 'republish', frame: accepted });
+    } else if (stored.seq > shown.seq) {
       actions.push({ type: 'deliver', frame: stored });
-    } else if (stored.seq < frame.seq) {
+    } else if (stored.seq < shown.seq) {
       // This node's clients saw a higher seq (provisional, or from before Redis lost its
       // data): the more recent of the two goes out again, above that seq.
-      actions.push({ type: 'republish', frame: frame.timestamp > stored.timestamp ? frame : stored });
+      actions.push({ type: 'republish', frame: shown.timestamp > stored.timestamp ? shown : stored });
     }
     // Equal seqs: the same state; nothing to do.
   }

@@ -21,6 +21,8 @@ export interface StoreTailEvents {
   rejected(rows: readonly Rejected[]): void;
   failed(error: unknown): void;
   recovered(): void;
+  /** Another file now sits at the store's path; reading continues after `cursor`. */
+  replaced(cursor: Cursor): void;
   /** Resolves once writes that may have produced these rows have reported their origins. */
   beforePublish(): Promise<void> | null;
 }
@@ -89,9 +91,13 @@ export class StoreTail {
       });
   }
 
-  /** Our own producers' commits are seen by the worker's watch; without one, ask it to look. */
+  /**
+   * One of our producers' writes was committed: look now. The worker's watch sees the write
+   * too, but a synchronous=FULL commit becomes visible only after its fsync, later than the
+   * write the watch reports; here the commit is known to be done.
+   */
   nudge(): void {
-    if (!this.watchingCommits) this.control({ type: 'check' });
+    this.control({ type: 'check' });
   }
 
   async stop(): Promise<void> {
@@ -128,6 +134,10 @@ export class StoreTail {
           break;
         case 'recovered':
           this.events.recovered();
+          break;
+        case 'replaced':
+          this.cursor = message.cursor;
+          this.events.replaced(message.cursor);
           break;
         case 'watching':
           this.watchingCommits = message.watching;

@@ -21,10 +21,31 @@ export interface OpenOptions {
   /** FULL for writes that are acknowledged to producers (durable across power loss too). */
   synchronous?: 'NORMAL' | 'FULL';
   busyTimeoutMs?: number;
+  /**
+   * Open only a file that exists (workers: the service created the store at start; if it
+   * disappears later, they wait for it rather than start an empty one).
+   */
+  mustExist?: boolean;
 }
 
 export function openStore(path: string, options: OpenOptions = {}): Db {
   const absolute = resolve(path);
+  if (!options.mustExist) createFolder(path, absolute);
+  let db: Db | undefined;
+  try {
+    db = new Database(absolute, { fileMustExist: options.mustExist === true });
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    db.exec(SCHEMA_SQL);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw new StoreOpenError(path, reasonOf(error));
+  }
+}
+
+function createFolder(path: string, absolute: string): void {
   try {
     const folder = dirname(absolute);
     const created = mkdirSync(folder, { recursive: true, mode: 0o755 });
@@ -38,18 +59,6 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     }
   } catch (error) {
     throw new StoreOpenError(path, `cannot create its folder (${reasonOf(error)})`);
-  }
-  let db: Db | undefined;
-  try {
-    db = new Database(absolute);
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
-    db.exec(SCHEMA_SQL);
-    return db;
-  } catch (error) {
-    db?.close();
-    throw new StoreOpenError(path, reasonOf(error));
   }
 }
 

@@ -10,6 +10,8 @@ export type StreamMessage =
   /** The store cannot be read (first failure, then every few seconds while it lasts). */
   | { type: 'failed'; error: string }
   | { type: 'recovered' }
+  /** A different file now sits at the store's path; reading continues after `cursor`. */
+  | { type: 'replaced'; cursor: Cursor }
   /** Whether commits wake the stream (folder watched) or it polls. */
   | { type: 'watching'; watching: boolean };
 

@@ -7,8 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cursor } from './reader.js';
 import type { RetentionPolicy } from './retention.js';
 import type { UpdateInput } from '../protocol/messages.js';
-import type { MessagePort } from 'node:worker_threads';
-import type { NewestResult, PruneResult, SnapshotResult, StoreTask, WriteResult } from '../../workers/store-worker.js';
+import type { NewestResult, PruneResult, SnapshotResult, StoreTask, StreamTask, WriteResult } from '../../workers/store-worker.js';
 
 export type { SnapshotResult };
 
@@ -22,15 +21,8 @@ function workerFile(): string {
 /** Mean, min, max and percentiles (p50, p99, ...) in ms, as piscina keeps them. */
 export type TimeSummary = Piscina['histogram']['runTime'];
 
-export interface StreamRequest {
-  cursor: Cursor;
-  limit: number;
-  pollMs: number;
-  safetyMs: number;
-  /** Where the worker posts batches; moved to the worker. */
-  port: MessagePort;
-  credit: Int32Array;
-}
+/** The stream task as the main thread asks for it (its port is moved to the worker). */
+export type StreamRequest = Omit<StreamTask, 'op' | 'path'>;
 
 export class StorePool {
   private readonly pool: Piscina;
@@ -71,8 +63,9 @@ export class StorePool {
     return this.pool.run({ op: 'stream', path: this.path, ...request } satisfies StoreTask, { transferList: [request.port] }) as Promise<void>;
   }
 
-  write(updates: UpdateInput[]): Promise<WriteResult> {
-    return this.run({ op: 'write', path: this.path, updates });
+  /** `floor`: the highest seqs sent so far, which a replaced store must not hand out again. */
+  write(updates: UpdateInput[], floor: Cursor): Promise<WriteResult> {
+    return this.run({ op: 'write', path: this.path, updates, floor });
   }
 
   prune(policy: RetentionPolicy): Promise<PruneResult> {

@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { CLI, startProcess, startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
+import { runCli, startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
 import { connect, closeAllClients } from '../helpers/clients.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
 import { queryStore } from '../helpers/store.js';
@@ -16,14 +16,6 @@ afterEach(async () => {
 });
 afterAll(() => removeTempDirs());
 
-async function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const started = startProcess([CLI, ...args], { env });
-  const result = await Promise.race([
-    started.exited,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`wirecam ${args.join(' ')} did not exit`)), 15_000)),
-  ]).finally(() => stopProcess(started, 'SIGKILL', 1));
-  return { ...result, stdout: started.stdout.join('\n'), stderr: started.stderr.filter((l) => l !== '') };
-}
 
 function expectOneLineError(result: { code: number | null; stderr: string[] }, pattern: RegExp) {
   expect(result.code).not.toBe(0);

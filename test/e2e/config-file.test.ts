@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { CLI, startProcess, startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
+import { runCli, startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
 import { connect, closeAllClients } from '../helpers/clients.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
 import { queryStore } from '../helpers/store.js';
@@ -16,14 +16,6 @@ afterEach(async () => {
 });
 afterAll(() => removeTempDirs());
 
-async function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const started = startProcess([CLI, ...args], { env });
-  const result = await Promise.race([
-    started.exited,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`wirecam ${args.join(' ')} did not exit`)), 15_000)),
-  ]).finally(() => stopProcess(started, 'SIGKILL', 1));
-  return { ...result, stdout: started.stdout.filter((l) => l !== ''), stderr: started.stderr.filter((l) => l !== '') };
-}
 
 function writeJson(dir: string, name: string, value: unknown): string {
   const path = join(dir, name);

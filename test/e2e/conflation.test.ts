@@ -5,20 +5,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { WirecamServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/commands/serve.js';
-import { createLogger } from '../../src/log.js';
+import { startInProcessServer, stopInProcessServers } from '../helpers/in-process.js';
 import { connect, closeAllClients } from '../helpers/clients.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
 import { stopAllProcesses } from '../helpers/processes.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
-let server: WirecamServer | null = null;
-
 afterAll(async () => {
   closeAllClients();
-  await server?.stop();
+  await stopInProcessServers();
   await stopAllProcesses();
   removeTempDirs();
 });
@@ -28,7 +24,7 @@ describe('a client that stops reading', () => {
     const db = join(tempDir(), 'camera.db');
     // 1 kHz per camera and a large burst: the stalled client is offered far more than the
     // kernel's socket buffers can absorb, so only conflation can keep the server's side small.
-    server = await WirecamServer.start(serveConfig(['--port', '0', '--db', db, '--max-hz', '1000', '--burst', '100'], {}), createLogger('silent'));
+    const server = await startInProcessServer(['--db', db, '--max-hz', '1000', '--burst', '100']);
     const reader = await connect(server.url, { protocols: ['wirecam.v1.json'], query: 'camera=*' });
     const stalled = await connect(server.url, { protocols: ['wirecam.v1.json'], query: 'camera=*' });
     const stalledPort = (stalled.ws as unknown as { _socket: Socket })._socket.localPort;

@@ -124,3 +124,13 @@ export async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): 
   const port = Number(new URL(url).port);
   return { ...started, url, port, httpUrl: `http://127.0.0.1:${port}`, logs };
 }
+
+/** Runs one `wirecam` command to its end (bounded); its output split into lines. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const started = startProcess([CLI, ...args], { env });
+  const result = await Promise.race([
+    started.exited,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`wirecam ${args.join(' ')} did not exit`)), 15_000)),
+  ]).finally(() => stopProcess(started, 'SIGKILL', 1));
+  return { ...result, stdout: started.stdout.filter((l) => l !== ''), stderr: started.stderr.filter((l) => l !== '') };
+}
