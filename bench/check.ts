@@ -12,7 +12,7 @@ const TOLERANCE = 0.15;
 const baselinePath = fileURLToPath(new URL('../../bench/baseline.json', import.meta.url));
 const resultsPath = fileURLToPath(new URL('../../bench/results/check.json', import.meta.url));
 
-execFileSync(process.execPath, [fileURLToPath(new URL('./run.js', import.meta.url)), '--quick', '--no-micro', '--scenarios', 'seed,many,idle', '--out', resultsPath], {
+execFileSync(process.execPath, [fileURLToPath(new URL('./run.js', import.meta.url)), '--quick', '--no-micro', '--scenarios', 'seed,many,idle', '--peers', 'ws-plain,raw-tcp,nats,wirecam', '--out', resultsPath], {
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const results = JSON.parse(readFileSync(resultsPath, 'utf8')) as BenchResults;

@@ -9,7 +9,6 @@ export interface Ratios {
   floodVsRawTcp?: number;
   floodVsNats?: number;
   manyVsNats?: number;
-  manyVsRawTcp?: number;
   idleRssOverRawTcpMiB?: number;
   /** The same, counting only what the 1,000 clients added (each server's own size left out). */
   idleClientsRssOverRawTcpMiB?: number;
@@ -23,7 +22,6 @@ export const HIGHER_IS_BETTER: Record<keyof Ratios, boolean> = {
   floodVsRawTcp: true,
   floodVsNats: true,
   manyVsNats: true,
-  manyVsRawTcp: true,
   idleRssOverRawTcpMiB: false,
   idleClientsRssOverRawTcpMiB: false,
 };
@@ -50,7 +48,6 @@ export function computeRatios(scenarios: Scenarios): Ratios {
     floodVsRawTcp: ratio(scenarios, 'flood', 'perSecond', 'raw-tcp'),
     floodVsNats: ratio(scenarios, 'flood', 'perSecond', 'nats'),
     manyVsNats: ratio(scenarios, 'many', 'perSecond', 'nats'),
-    manyVsRawTcp: ratio(scenarios, 'many', 'perSecond', 'raw-tcp'),
     idleRssOverRawTcpMiB: idleWirecam === undefined || idleRaw === undefined ? undefined : idleWirecam - idleRaw,
     idleClientsRssOverRawTcpMiB: clientsRss(scenarios.idle?.wirecam) === undefined || clientsRss(scenarios.idle?.['raw-tcp']) === undefined
       ? undefined

@@ -46,7 +46,7 @@ export const SERVE_SETTINGS = [
   setting({ name: 'host', kind: 'string', default: '127.0.0.1', description: 'address to listen on' }),
   setting({ name: 'port', kind: 'integer', default: 8765, min: 0, max: 65535, description: 'port to listen on (0: any free port)' }),
   setting({ name: 'db', kind: 'string', default: './data/wiercam_update.db', description: 'SQLite store (created with its folder when missing)' }),
-  setting({ name: 'max-hz', kind: 'number', default: 60, min: 1, max: 1000, description: 'most camera updates per second per camera sent to any client' }),
+  setting({ name: 'max-hz', kind: 'number', default: 60, min: 1, max: 10000, description: 'most camera updates per second per camera sent to any client' }),
   setting({ name: 'burst', kind: 'integer', default: 2, min: 1, max: 100, description: 'updates a client may get at once after a quiet period (token bucket size)' }),
   setting({ name: 'heartbeat-ms', kind: 'integer', default: 10000, min: 10, max: 3_600_000, description: 'interval of heartbeat messages and pings' }),
   setting({ name: 'idle-timeout-ms', kind: 'integer', default: 60000, min: 50, max: 86_400_000, description: 'a connection silent this long is terminated' }),
