@@ -53,7 +53,7 @@ describe('serve --config', () => {
 
   const bad: Array<[string, unknown, RegExp]> = [
     ['a value of the wrong type', { port: 'eighty' }, /bad\.json: port: expected an integer from 0 to 65535, got "eighty"/],
-    ['a value out of range', { 'max-hz': 5000 }, /bad\.json: max-hz: expected a number from 1 to 1000, got 5000/],
+    ['a value out of range', { 'max-hz': 50000 }, /bad\.json: max-hz: expected a number from 1 to 10000, got 50000/],
     ['a bad boolean', { demo: 'maybe' }, /bad\.json: demo: expected true or false, got "maybe"/],
     ['an unknown log level', { 'log-level': 'loud' }, /bad\.json: log-level: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"/],
     ['an unknown setting, with a suggestion', { maxHz: 30 }, /bad\.json: unknown setting "maxHz" \(did you mean "max-hz"\?\)/],
@@ -139,7 +139,7 @@ describe('wirecam config --print', () => {
     const result = await runCli(['config', '--print', '--config', file]);
     expect(result.code).toBe(2);
     expect(result.stdout).toEqual([]);
-    expect(result.stderr).toEqual([expect.stringMatching(/^wirecam config: .*bad\.json: max-hz: expected a number from 1 to 1000, got "fast"/)]);
+    expect(result.stderr).toEqual([expect.stringMatching(/^wirecam config: .*bad\.json: max-hz: expected a number from 1 to 10000, got "fast"/)]);
   });
 
   it('accepts the README’s example file', async () => {
