@@ -1,7 +1,7 @@
 // A camera or tile message encoded once with its seq left open. With several nodes the seq
 // is assigned by Redis (a counter per camera), inside the script that also stores and
 // publishes the state, so the accepting node cannot know it before encoding. It encodes
-// the message once with a placeholder, keeps the bytes on either side of the seq, and
+// the message once with a marker in place of the seq, keeps the bytes on either side of the seq, and
 // whoever learns the seq (the Redis script, or this node when Redis is unreachable) fills
 // it in. The filled frames are byte for byte what encodeFramedPair gives for that seq;
 // src/sources/redis-scripts.ts does the same fill in Lua.
@@ -20,27 +20,27 @@ export interface SeqTemplate {
 }
 
 /** Encoded in place of the seq: the largest seq there can be, so its bytes are easy to find. */
-const PLACEHOLDER = Number.MAX_SAFE_INTEGER;
-const JSON_PLACEHOLDER = Buffer.from(`"seq":${PLACEHOLDER}`);
+const SEQ_MARKER = Number.MAX_SAFE_INTEGER;
+const JSON_MARKER = Buffer.from(`"seq":${SEQ_MARKER}`);
 const JSON_KEY_LENGTH = '"seq":'.length;
 // fixstr "seq", then uint64 0x001fffffffffffff.
-const MSGPACK_PLACEHOLDER = Buffer.from([0xa3, 0x73, 0x65, 0x71, 0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+const MSGPACK_MARKER = Buffer.from([0xa3, 0x73, 0x65, 0x71, 0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const MSGPACK_KEY_LENGTH = 4;
 
 export function seqTemplate(message: SequencedMessage): SeqTemplate {
-  const open = { ...message, seq: PLACEHOLDER };
+  const open = { ...message, seq: SEQ_MARKER };
   const json = encodePayload(open, 'json');
   const msgpack = encodePayload(open, 'msgpack');
   // The key comes before any free text (a camera id cannot hold a quote or a byte >= 0x80,
   // and `brick` comes after it), so the first match is the seq.
-  const j = json.indexOf(JSON_PLACEHOLDER);
-  const m = msgpack.indexOf(MSGPACK_PLACEHOLDER);
+  const j = json.indexOf(JSON_MARKER);
+  const m = msgpack.indexOf(MSGPACK_MARKER);
   if (j < 0 || m < 0) throw new Error(`no seq in ${message.type}`);
   return {
     jsonHead: json.subarray(0, j + JSON_KEY_LENGTH),
-    jsonTail: json.subarray(j + JSON_PLACEHOLDER.length),
+    jsonTail: json.subarray(j + JSON_MARKER.length),
     msgpackHead: msgpack.subarray(0, m + MSGPACK_KEY_LENGTH),
-    msgpackTail: msgpack.subarray(m + MSGPACK_PLACEHOLDER.length),
+    msgpackTail: msgpack.subarray(m + MSGPACK_MARKER.length),
   };
 }
 
