@@ -117,32 +117,26 @@ export class ServiceMetrics {
     times('wirecam_worker_task_run_ms', 'Run time of finished store tasks (snapshot, writes, retention) since start, by quantile', (t) => t.runTime);
     times('wirecam_worker_task_wait_ms', 'Time store tasks waited for a free worker since start, by quantile', (t) => t.waitTime);
 
-    new Gauge({
-      name: 'wirecam_store_newest_id',
-      help: 'Newest row id in each store table',
-      labelNames: ['table'],
-      registers,
-      async collect() {
-        const newest = await newestIds.get();
-        this.reset();
-        if (newest === null) return;
-        this.set({ table: 'camera_updates' }, newest.camera);
-        this.set({ table: 'tile_updates' }, newest.tile);
-      },
-    });
-    new Gauge({
-      name: 'wirecam_store_cursor_lag_rows',
-      help: "Rows in the store not yet read by the service: newest row id minus the reader's cursor, by table",
-      labelNames: ['table'],
-      registers,
-      async collect() {
-        const newest = await newestIds.get();
-        this.reset();
-        if (newest === null) return;
-        const cursor = source.cursor();
-        this.set({ table: 'camera_updates' }, Math.max(0, newest.camera - cursor.camera));
-        this.set({ table: 'tile_updates' }, Math.max(0, newest.tile - cursor.tile));
-      },
+    /** A per-table gauge computed from the store's newest ids (absent while the store fails). */
+    const perTable = (name: string, help: string, value: (newest: Cursor) => Cursor) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['table'],
+        registers,
+        async collect() {
+          const newest = await newestIds.get();
+          this.reset();
+          if (newest === null) return;
+          const { camera, tile } = value(newest);
+          this.set({ table: 'camera_updates' }, camera);
+          this.set({ table: 'tile_updates' }, tile);
+        },
+      });
+    perTable('wirecam_store_newest_id', 'Newest row id in each store table', (newest) => newest);
+    perTable('wirecam_store_cursor_lag_rows', "Rows in the store not yet read by the service: newest row id minus the reader's cursor, by table", (newest) => {
+      const cursor = source.cursor();
+      return { camera: Math.max(0, newest.camera - cursor.camera), tile: Math.max(0, newest.tile - cursor.tile) };
     });
   }
 
