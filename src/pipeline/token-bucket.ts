@@ -49,9 +49,4 @@ export class TokenBucket {
     return missing <= EPSILON ? 0 : Math.ceil(missing / this.perMs - EPSILON);
   }
 
-  /** True when the bucket is full again: nothing about its past matters any more. */
-  isIdle(now: number): boolean {
-    this.refill(now);
-    return this.tokens + EPSILON >= this.burst;
-  }
 }

@@ -105,6 +105,10 @@ export class WirecamServer {
         rejected: (rows) => this.rowsRejected(rows),
         failed: (error) => this.storeFailed(error),
         recovered: () => this.storeRecovered(),
+        watching: (watched) => {
+          if (watched) this.log.debug({ db: config.db }, 'store changes are watched (woken by the kernel)');
+          else this.log.warn({ db: config.db, poll_ms: config['poll-ms'] }, "the store's folder cannot be watched; polling for commits");
+        },
         replaced: (cursor) =>
           this.log.warn({ db: config.db, camera_seq: cursor.camera, tile_seq: cursor.tile }, 'store file was replaced; reading continues after its newest rows, seq keeps increasing'),
         beforePublish: () => this.producers.currentWrite(),

@@ -23,6 +23,8 @@ export interface StoreTailEvents {
   recovered(): void;
   /** Another file now sits at the store's path; reading continues after `cursor`. */
   replaced(cursor: Cursor): void;
+  /** Whether commits wake the reader (the store's folder is watched) or it polls. */
+  watching(watched: boolean): void;
   /** Resolves once writes that may have produced these rows have reported their origins. */
   beforePublish(): Promise<void> | null;
 }
@@ -39,7 +41,6 @@ export class StoreTail {
   private queue: StreamMessage[] = [];
   private draining = false;
   private stopped = false;
-  private watchingCommits = false;
 
   constructor(
     private readonly pool: StorePool,
@@ -47,11 +48,6 @@ export class StoreTail {
     private readonly options: StoreTailOptions,
     private readonly events: StoreTailEvents,
   ) {}
-
-  /** Whether commits wake the reader (true) or it polls every `pollMs` (false). */
-  get watching(): boolean {
-    return this.watchingCommits;
-  }
 
   get position(): Cursor {
     return { ...this.cursor };
@@ -140,7 +136,7 @@ export class StoreTail {
           this.events.replaced(message.cursor);
           break;
         case 'watching':
-          this.watchingCommits = message.watching;
+          this.events.watching(message.watching);
           break;
       }
     }

@@ -280,14 +280,6 @@ describe('TokenBucket', () => {
     expect(takes).toEqual([true, true, false, false, false]);
   });
 
-  it('reports idle only when full again', () => {
-    const bucket = new TokenBucket(10, 2, 0);
-    expect(bucket.isIdle(0)).toBe(true);
-    bucket.take(0);
-    expect(bucket.isIdle(0)).toBe(false);
-    expect(bucket.isIdle(99)).toBe(false);
-    expect(bucket.isIdle(100)).toBe(true);
-  });
 
   it('gives msUntilToken in whole ms at 60 Hz, and a take succeeds at that time', () => {
     const bucket = new TokenBucket(60, 1, 0);
