@@ -1,6 +1,7 @@
 // Typed configuration. Every setting has one name, used as the flag (--max-hz), the
 // environment variable (WIRECAM_MAX_HZ) and the key in a configuration file (max-hz).
 // Precedence: flags > environment > file > defaults.
+import { DEFAULT_DB_PATH } from './store/schema.js';
 
 export type SettingKind = 'string' | 'integer' | 'number' | 'boolean' | 'list';
 
@@ -45,7 +46,7 @@ function setting<K extends SettingKind, N extends string>(spec: SettingSpec<K, N
 export const SERVE_SETTINGS = [
   setting({ name: 'host', kind: 'string', default: '127.0.0.1', description: 'address to listen on' }),
   setting({ name: 'port', kind: 'integer', default: 8765, min: 0, max: 65535, description: 'port to listen on (0: any free port)' }),
-  setting({ name: 'db', kind: 'string', default: './data/wiercam_update.db', description: 'SQLite store (created with its folder when missing)' }),
+  setting({ name: 'db', kind: 'string', default: DEFAULT_DB_PATH, description: 'SQLite store (created with its folder when missing)' }),
   setting({ name: 'max-hz', kind: 'number', default: 60, min: 1, max: 10000, description: 'most camera updates per second per camera sent to any client' }),
   setting({ name: 'burst', kind: 'integer', default: 2, min: 1, max: 100, description: 'updates a client may get at once after a quiet period (token bucket size)' }),
   setting({ name: 'heartbeat-ms', kind: 'integer', default: 10000, min: 10, max: 3_600_000, description: 'interval of heartbeat messages and pings' }),
@@ -77,7 +78,7 @@ export const SERVE_SETTINGS = [
 ] as const;
 
 export const SIMULATE_SETTINGS = [
-  setting({ name: 'db', kind: 'string', default: './data/wiercam_update.db', description: 'SQLite store to write to' }),
+  setting({ name: 'db', kind: 'string', default: DEFAULT_DB_PATH, description: 'SQLite store to write to' }),
   setting({ name: 'rate', kind: 'number', default: 60, min: 0.1, max: 10000, description: 'camera states written per second' }),
   setting({ name: 'camera', kind: 'string', default: 'main', description: 'camera id' }),
   setting({ name: 'duration', kind: 'number', default: 0, min: 0, max: 31_536_000, description: 'seconds to run (0: until stopped)' }),

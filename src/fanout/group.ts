@@ -142,9 +142,7 @@ export class AudienceGroup {
     let batchWrites = 0;
     for (let i = 0; i < clients.length; i++) {
       const client = clients[i]!;
-      if (client.pending !== null || client.skipUpTo !== null || fromProducer) {
-        delivered += deliverSelectively(client, frames, this);
-      } else if (client.transport.writableNeedDrain) {
+      if (client.pending !== null || client.skipUpTo !== null || fromProducer || client.transport.writableNeedDrain) {
         delivered += deliverSelectively(client, frames, this);
       } else {
         client.transport.write(batch);

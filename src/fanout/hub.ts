@@ -59,9 +59,6 @@ export class Hub implements GroupHost {
     return this.lastUpdateAt;
   }
 
-  latestOf(camera: string): ReadyFrame | undefined {
-    return this.latest.get(camera);
-  }
 
   coalesced(count: number): void {
     this.counters.coalesced += count;

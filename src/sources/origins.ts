@@ -19,8 +19,4 @@ export class Origins {
     map.delete(seq);
     return origin;
   }
-
-  get size(): number {
-    return this.camera.size + this.tile.size;
-  }
 }

@@ -51,9 +51,6 @@ export class ProducerWriter {
     private readonly events: ProducerWriterEvents,
   ) {}
 
-  get queued(): number {
-    return this.queue.length;
-  }
 
   /** False when the queue is full: the update is refused and will not be acknowledged. */
   enqueue(update: UpdateInput, sink: ProducerSink): boolean {

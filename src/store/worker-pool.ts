@@ -35,9 +35,6 @@ export class StorePool {
     return this.pool.queueSize;
   }
 
-  get utilization(): number {
-    return this.pool.utilization;
-  }
 
   /** Tasks finished since start. */
   get completed(): number {
