@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
-import { launchChromium, requireChromium } from '../helpers/browser.js';
+import { expectText, launchChromium, requireChromium } from '../helpers/browser.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -80,8 +80,8 @@ describe.skipIf(!hasChromium)('the viewer page', () => {
       return [...canvas.getContext('2d')!.getImageData(Math.round(x * ratio), Math.round(y * ratio), 1, 1).data];
     }, { x: Number(drawn.screenX), y: Number(drawn.screenY) });
     expect(pixel.slice(0, 3)).toEqual([255, 176, 0]);
-    expect(await page.locator('#status').textContent()).toBe('live');
-    expect(await page.locator('#position').textContent()).toBe('300.00, -150.00 ×2.000');
+    await expectText(page, '#status', 'live');
+    await expectText(page, '#position', '300.00, -150.00 ×2.000');
 
     // A second camera appears in the picker; choosing it draws it instead.
     const other = await writeRowsFromAnotherProcess({ db, rows: [{ camera: 'overview', x: -80, y: 40, zoom: 0.5 }] });
@@ -112,7 +112,7 @@ describe.skipIf(!hasChromium)('the viewer page', () => {
 
     await stopProcess(first, 'SIGKILL');
     await waitFor(async () => (await dataset(page)).state === 'reconnecting', 'the page to notice');
-    expect(await page.locator('#status').textContent()).toMatch(/^reconnecting in \d+\.\d s \(attempt \d+\)$/);
+    await expectText(page, '#status', /^reconnecting in \d+\.\d s \(attempt \d+\)$/);
     const second = await startServer(['--db', db, '--port', String(first.port)]);
     await waitFor(async () => (await dataset(page)).state === 'open', 'the page to reconnect', 20_000);
     const { lastId } = await writeRowsFromAnotherProcess({ db, rows: [{ camera: 'main', x: 12, y: 34, zoom: 1 }] });
@@ -120,7 +120,8 @@ describe.skipIf(!hasChromium)('the viewer page', () => {
       const d = await dataset(page);
       return d.seq === String(lastId) && Math.abs(Number(d.drawnX) - 12) < 0.5 ? d : undefined;
     }, 'an update after the restart');
-    expect(await page.locator('#connections').textContent()).toBe('2 (1 reconnections)');
+    // The figures are redrawn on the page's own schedule: poll for them.
+    await expectText(page, '#connections', '2 (1 reconnections)');
     expect(pageErrors).toEqual([]);
     await page.close();
     await stopProcess(second);
