@@ -7,11 +7,13 @@ import { waitFor } from './wait.js';
 
 const PROXY = fileURLToPath(new URL('./tcp-proxy.mjs', import.meta.url));
 
+/** What tcp-proxy.mjs can be told on its stdin (described there). */
 export type ProxyCommand = 'freeze-subscribers' | 'drop-subscriber-replies' | 'repair';
 
 export interface TcpProxy {
   /** redis:// URL through the proxy. */
   url: string;
+  /** The proxy's process: SIGSTOP/SIGCONT and the end go to its PID. */
   process: Started;
   /** Sends a command (see tcp-proxy.mjs) and waits until the proxy has applied it. */
   command(command: ProxyCommand): Promise<void>;
