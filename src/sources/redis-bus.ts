@@ -282,8 +282,10 @@ export class RedisBus implements Bus {
         'redis connection not answering; dropping it and reconnecting, serving local clients only',
       );
     }
-    // Down before the socket closes, so that the close is not logged a second time.
+    // Down before the socket closes, so that the close is not logged a second time, and
+    // counted as lost at once, so that a resync running now does not end as online.
     if (this.phase !== 'connecting') this.phase = 'down';
+    this.losses++;
     connection.stream?.destroy();
   }
 
