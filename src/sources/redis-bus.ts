@@ -15,6 +15,10 @@
 // every node ends on the same latest state; the tiles it missed meanwhile are read back from
 // the recent ones Redis keeps. Out-of-order arrivals are harmless: the graph,
 // the hub and this bus drop a camera state that is not newer than the last one.
+//
+// A connection whose path stops delivering without closing (no FIN, no RST) is noticed by
+// its own liveness check (redis-liveness.ts), named, dropped and reconnected: an outage
+// like any other.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -24,8 +28,10 @@ import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 import type { Bus, BusState } from './bus.js';
+import { describeError } from '../util/describe-error.js';
 import { decodeEnvelope, DELIVERED_HERE, envelopeMeta, frameOfEnvelope, type Envelope } from './redis-envelope.js';
 import { defineScripts, queuePublish, queueRaise, REDIS_NAMES, type PublishMode } from './redis-scripts.js';
+import { ConnectionLiveness } from './redis-liveness.js';
 import { planResync, type Mine, type ResyncAction } from './resync-plan.js';
 import { fillSeq, messageOfFrame, seqTemplate, type SeqTemplate } from './seq-template.js';
 import { TileSequencer } from './tile-sequencer.js';
@@ -56,6 +62,7 @@ const SETTLE_ROUNDS = 5;
 const STOP_WAIT_MS = 2000;
 
 type Phase = 'connecting' | 'online' | 'down' | 'resyncing';
+type ConnectionName = 'commands' | 'subscriber';
 
 /** Waiting to be published; `template` has the seq left open. */
 interface Prepared {
@@ -73,6 +80,8 @@ export class RedisBus implements Bus {
   readonly nodeId: string;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
+  /** One liveness check per connection (redis-liveness.ts). */
+  private readonly liveness: ConnectionLiveness[];
   private readonly log: Logger;
   private readonly throttledLog = new RateLimitedLog(10_000);
   /** The newest state of each camera this node has delivered (or put in its snapshot). */
@@ -118,11 +127,15 @@ export class RedisBus implements Bus {
     // the states stored in Redis are read only after the subscription is in place.
     this.subscriber = this.commands.duplicate({ autoResubscribe: false, commandTimeout: COMMAND_TIMEOUT_MS });
     defineScripts(this.commands);
-    for (const [name, connection] of [['commands', this.commands], ['subscriber', this.subscriber]] as const) {
+    const connections = [['commands', this.commands], ['subscriber', this.subscriber]] as const;
+    this.liveness = connections.map(
+      ([name, connection]) => new ConnectionLiveness(connection, { onDead: (reason) => this.connectionDead(name, connection, reason) }),
+    );
+    for (const [name, connection] of connections) {
       connection.on('ready', () => this.connectionReady());
       connection.on('close', () => this.connectionLost(name));
       connection.on('error', (error: Error) => {
-        this.lastError = error.message;
+        this.lastError = `${name} connection: ${describeError(error)}`;
         const count = this.throttledLog.admit(`error:${name}`);
         if (count > 0) this.log.debug({ err: error.message, connection: name, count }, 'redis connection error');
       });
@@ -158,6 +171,7 @@ export class RedisBus implements Bus {
     this.arrivedDuringStart = [];
     this.commands.connect().catch(() => undefined);
     this.subscriber.connect().catch(() => undefined);
+    for (const check of this.liveness) check.start();
     let losses = this.losses;
     try {
       await this.untilConnected(this.startWaitMs);
@@ -199,6 +213,7 @@ export class RedisBus implements Bus {
     if (this.stopped) return;
     this.stopped = true;
     if (this.resyncTimer !== null) clearTimeout(this.resyncTimer);
+    for (const check of this.liveness) check.stop();
     await Promise.race([this.work, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     this.commands.disconnect();
     this.subscriber.disconnect();
@@ -252,8 +267,30 @@ export class RedisBus implements Bus {
     if (this.phase !== 'connecting') this.phase = 'down';
   }
 
+  /**
+   * A connection that stopped answering while its socket stays open: named in one log line
+   * and on /healthz, then its socket destroyed, so that ioredis reconnects and the node
+   * resynchronises as after any outage.
+   */
+  private connectionDead(name: ConnectionName, connection: Redis, reason: string): void {
+    if (this.stopped) return;
+    this.lastError = `${name} connection: ${reason}`;
+    const count = this.throttledLog.admit(`dead:${name}`);
+    if (count > 0) {
+      this.log.warn(
+        { node: this.nodeId, connection: name, err: reason, count },
+        'redis connection not answering; dropping it and reconnecting, serving local clients only',
+      );
+    }
+    // Down before the socket closes, so that the close is not logged a second time, and
+    // counted as lost at once, so that a resync running now does not end as online.
+    if (this.phase !== 'connecting') this.phase = 'down';
+    this.losses++;
+    connection.stream?.destroy();
+  }
+
   private wentDown(error: unknown): void {
-    this.lastError = describe(error);
+    this.lastError = `commands connection: ${describeError(error)}`;
     if (this.phase === 'online') {
       this.log.warn({ node: this.nodeId, err: this.lastError }, 'redis publish failed; serving local clients only');
     }
@@ -281,8 +318,12 @@ export class RedisBus implements Bus {
   }
 
   private async subscribe(): Promise<void> {
-    await this.subscriber.psubscribe(REDIS_NAMES.cameraPattern);
-    await this.subscriber.subscribe(REDIS_NAMES.tileChannel);
+    try {
+      await this.subscriber.psubscribe(REDIS_NAMES.cameraPattern);
+      await this.subscriber.subscribe(REDIS_NAMES.tileChannel);
+    } catch (error) {
+      throw new Error(`subscriber connection: ${describeError(error)}`);
+    }
   }
 
   /** Every camera's latest state in Redis, read in bounded steps. */
