@@ -22,6 +22,8 @@ export interface GraphOptions {
   burst: number;
   scheduler?: SchedulerLike;
   onCoalesced?: (dropped: number) => void;
+  /** Told how many cameras hold coalescing state (lanes) whenever a lane opens or is released. */
+  onLanes?: (open: number) => void;
 }
 
 /**
@@ -32,13 +34,16 @@ export interface GraphOptions {
 export function buildGraph(sources: ReadonlyArray<Observable<readonly ReadyFrame[]>>, options: GraphOptions): Observable<ReadyFrame> {
   return merge(...sources).pipe(
     mergeMap((batch) => batch),
-    coalescePerCamera({ ratePerSecond: options.maxHz, burst: options.burst, scheduler: options.scheduler, onCoalesced: options.onCoalesced }),
+    coalescePerCamera(
+      { ratePerSecond: options.maxHz, burst: options.burst, scheduler: options.scheduler, onCoalesced: options.onCoalesced },
+      options.onLanes,
+    ),
     share(),
   );
 }
 
 /** Camera states coalesced per camera, one lane each while it owes something; tiles pass. */
-function coalescePerCamera(options: CoalesceOptions): OperatorFunction<ReadyFrame, ReadyFrame> {
+function coalescePerCamera(options: CoalesceOptions, onLanes?: (open: number) => void): OperatorFunction<ReadyFrame, ReadyFrame> {
   return (source) =>
     new Observable<ReadyFrame>((subscriber) => {
       const lanes = new Map<string, CoalescingLane<ReadyFrame>>();
@@ -49,8 +54,10 @@ function coalescePerCamera(options: CoalesceOptions): OperatorFunction<ReadyFram
           const created = new CoalescingLane<ReadyFrame>(options, emit, () => {
             created.dispose();
             lanes.delete(camera);
+            onLanes?.(lanes.size);
           });
           lanes.set(camera, (lane = created));
+          onLanes?.(lanes.size);
         }
         return lane;
       };
