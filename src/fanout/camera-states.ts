@@ -16,7 +16,7 @@ import { RateLimitedLog } from '../log.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 
 /**
- * Default of --max-cameras. A camera's state costs about 0.5 KB here (its frame in both
+ * Default of --max-cameras. A camera's state costs under 1 KB here (its frame in both
  * encodings) plus its per-camera entries in the graph and groups while active, so 10,000
  * cameras are a few MB; a deployment has a handful to a few hundred cameras, so this leaves
  * room for any real one while a flood of made-up ids (a bug, a hostile producer) stays small.
