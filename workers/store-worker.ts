@@ -1,6 +1,6 @@
 // The piscina tasks that own every SQLite query of the service: the store stream (a long
 // task: wait for commits, read rows after the cursor, validate, encode, post batches),
-// the snapshot, producers' writes, and retention. The main thread only schedules tasks and
+// the snapshot, producers' writes, retention, and which cameras the store no longer has. The main thread only schedules tasks and
 // receives ready frames.
 import Piscina from 'piscina';
 import { openStore, type Db } from '../src/store/open.js';
@@ -16,7 +16,12 @@ import { raiseSequences } from '../src/store/sequences.js';
 export type { StreamTask };
 
 export type StoreTask =
-  | { op: 'snapshot'; path: string }
+  | {
+      op: 'snapshot';
+      path: string;
+      /** Only the cameras with the newest rows, at most this many (-1: all). */
+      maxCameras: number;
+    }
   | StreamTask
   | {
       op: 'write';
@@ -26,7 +31,13 @@ export type StoreTask =
       floor: Cursor;
     }
   | { op: 'prune'; path: string; policy: RetentionPolicy; now: number }
-  | { op: 'newest'; path: string };
+  | { op: 'newest'; path: string }
+  | {
+      op: 'cameras-without-rows';
+      path: string;
+      /** Camera ids to look up (a bounded chunk: the task holds a read transaction). */
+      cameras: string[];
+    };
 
 export interface SnapshotResult {
   batch: EncodedBatch;
@@ -43,6 +54,11 @@ export interface PruneResult {
 
 /** The newest row id of each table, for the cursor-lag metric. */
 export type NewestResult = Cursor;
+
+/** The cameras asked about that have no row in the store any more. */
+export interface CamerasWithoutRowsResult {
+  cameras: string[];
+}
 
 // Readers and writers get separate connections: PRAGMA data_version only moves for commits
 // made by *other* connections, and this worker's own writes must wake its own reader.
@@ -136,9 +152,9 @@ function moving<T extends { batch: EncodedBatch }>(result: T): T {
   return Piscina.move(transferable as never) as unknown as T;
 }
 
-function snapshot(path: string): SnapshotResult {
+function snapshot(path: string, maxCameras: number): SnapshotResult {
   const side = readSide(path);
-  const { cameras, cursor } = side.reader.snapshot();
+  const { cameras, cursor } = side.reader.snapshot(maxCameras);
   const batch = encodeBatch(cameras, []);
   return moving({ batch, cursor });
 }
@@ -164,11 +180,13 @@ function prune(path: string, policy: RetentionPolicy, now: number): PruneResult 
   return { deleted };
 }
 
-export default function run(task: StoreTask): SnapshotResult | WriteResult | PruneResult | NewestResult | Promise<void> {
+export default function run(
+  task: StoreTask,
+): SnapshotResult | WriteResult | PruneResult | NewestResult | CamerasWithoutRowsResult | Promise<void> {
   try {
     switch (task.op) {
       case 'snapshot':
-        return snapshot(task.path);
+        return snapshot(task.path, task.maxCameras);
       case 'stream':
         return streamStore(task, () => readSide(task.path), () => forget(task.path));
       case 'write':
@@ -177,6 +195,8 @@ export default function run(task: StoreTask): SnapshotResult | WriteResult | Pru
         return prune(task.path, task.policy, task.now);
       case 'newest':
         return readSide(task.path).reader.newestIds();
+      case 'cameras-without-rows':
+        return { cameras: readSide(task.path).reader.camerasWithoutRows(task.cameras) };
     }
   } catch (error) {
     forget(task.path);

@@ -7,9 +7,12 @@ import { RateLimiter } from '../pipeline/rate-limiter.js';
 import type { FanoutClient, Subscription } from './client.js';
 
 interface Gate {
+  camera: string;
   bucket: RateLimiter;
   /** The newest frame waiting for a token (latest value wins). */
   waiting: ReadyFrame | null;
+  /** When the bucket last let a frame through (host clock, ms). */
+  passedAt: number;
 }
 
 export interface GroupHost {
@@ -29,8 +32,16 @@ export class AudienceGroup {
   /** Frames to write at the next flush, in the order they became due. */
   private due: ReadyFrame[] = [];
   private dueMarked = false;
+  /**
+   * Per-camera rate gates of a throttled group, in the order they last let a frame through
+   * (a pass moves its gate to the end). A gate with nothing waiting whose bucket is full
+   * again (RateLimiter.fillMs since its last pass) owes nothing and is dropped by the sweep:
+   * a new one would pass the next frame just the same. So a group holds gates for the
+   * cameras active in the last fill time, not for every camera it ever saw.
+   */
   private readonly gates = new Map<string, Gate>();
   private readonly waiting = new Set<Gate>();
+  private sweepTimer: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   /** Bytes the last `deliver()` wrote, all members together (for the bytes-sent counter). */
@@ -82,10 +93,12 @@ export class AudienceGroup {
     const now = this.host.now();
     let gate = this.gates.get(frame.camera);
     if (gate === undefined) {
-      gate = { bucket: new RateLimiter(this.subscription.maxHz, this.burst, now), waiting: null };
+      gate = { camera: frame.camera, bucket: new RateLimiter(this.subscription.maxHz, this.burst, now), waiting: null, passedAt: now };
       this.gates.set(frame.camera, gate);
+      this.armSweep(gate.bucket.fillMs);
     }
     if (gate.waiting === null && gate.bucket.take(now)) {
+      this.passed(gate, now);
       this.makeDue(frame);
       return;
     }
@@ -117,6 +130,7 @@ export class AudienceGroup {
     let next = Infinity;
     for (const gate of this.waiting) {
       if (gate.bucket.take(now)) {
+        this.passed(gate, now);
         this.makeDue(gate.waiting!);
         gate.waiting = null;
         this.waiting.delete(gate);
@@ -125,6 +139,36 @@ export class AudienceGroup {
       }
     }
     if (next !== Infinity) this.armTimer(next);
+  };
+
+  private passed(gate: Gate, now: number): void {
+    gate.passedAt = now;
+    this.gates.delete(gate.camera);
+    this.gates.set(gate.camera, gate);
+  }
+
+  private armSweep(delayMs: number): void {
+    if (this.sweepTimer !== null) return;
+    this.sweepTimer = setTimeout(this.sweepGates, delayMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Drops the gates that owe nothing (see `gates`), oldest pass first; stops at the first recent one. */
+  private readonly sweepGates = (): void => {
+    this.sweepTimer = null;
+    const now = this.host.now();
+    // Every gate of a group has the same rate and burst, hence the same fill time.
+    let next = 0;
+    for (const gate of this.gates.values()) {
+      next = gate.bucket.fillMs;
+      if (gate.waiting !== null) continue;
+      if (now - gate.passedAt < next) {
+        next = gate.passedAt + next - now;
+        break;
+      }
+      this.gates.delete(gate.camera);
+    }
+    if (this.gates.size > 0) this.armSweep(next);
   };
 
   /** Writes what is due to every member: one buffer, one write per member. */
@@ -157,6 +201,8 @@ export class AudienceGroup {
   dispose(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (this.sweepTimer !== null) clearTimeout(this.sweepTimer);
+    this.sweepTimer = null;
     this.waiting.clear();
     this.gates.clear();
     this.due = [];

@@ -5,6 +5,7 @@ import type { Encoding } from '../protocol/messages.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 import { FanoutClient, subscribes, type ClientHooks, type Subscription, type Transport } from './client.js';
 import { AudienceGroup, groupKey, type GroupHost } from './group.js';
+import { CameraStates, DEFAULT_MAX_CAMERAS } from './camera-states.js';
 
 export interface HubOptions {
   /** The server's maximum rate; groups at this rate are not throttled again here. */
@@ -16,6 +17,8 @@ export interface HubOptions {
    * (not per client): milliseconds from the producer's timestamp to the write.
    */
   observeLatency?: (ms: number) => void;
+  /** The latest state of each camera (the snapshot); by default DEFAULT_MAX_CAMERAS at most. */
+  cameras?: CameraStates;
 }
 
 export interface HubCounters {
@@ -30,7 +33,8 @@ export interface HubCounters {
 export class Hub implements GroupHost {
   readonly clients = new Set<FanoutClient>();
   readonly counters: HubCounters = { sent: { json: 0, msgpack: 0 }, bytes: { json: 0, msgpack: 0 }, coalesced: 0 };
-  private readonly latest = new Map<string, ReadyFrame>();
+  /** The latest state of each camera, bounded (src/fanout/camera-states.ts). */
+  readonly cameras: CameraStates;
   private readonly groups = new Map<string, AudienceGroup>();
   private readonly groupsByCamera = new Map<string, Set<AudienceGroup>>();
   private readonly allCameraGroups = new Set<AudienceGroup>();
@@ -48,10 +52,11 @@ export class Hub implements GroupHost {
 
   constructor(private readonly options: HubOptions) {
     this.now = options.now ?? Date.now;
+    this.cameras = options.cameras ?? new CameraStates({ maxCameras: DEFAULT_MAX_CAMERAS });
   }
 
   get cameraCount(): number {
-    return this.latest.size;
+    return this.cameras.size;
   }
 
   /** When the newest state or tile was published (0: never). */
@@ -102,8 +107,8 @@ export class Hub implements GroupHost {
     const owed = new Set<string>();
     const group = client.group;
     if (group === null) return owed;
-    for (const camera of client.subscription.cameras ?? this.latest.keys()) {
-      const frame = this.latest.get(camera);
+    for (const camera of client.subscription.cameras ?? this.cameras.keys()) {
+      const frame = this.cameras.get(camera);
       if (frame === undefined || !subscribes(next, camera) || !group.holds(camera)) continue;
       if (frame.origin === client.id || (client.skipUpTo?.get(camera) ?? -Infinity) >= frame.seq) continue;
       owed.add(camera);
@@ -157,18 +162,18 @@ export class Hub implements GroupHost {
 
   /** Keeps the newest state of each camera; false when the frame is not newer. */
   private remember(frame: ReadyFrame): boolean {
-    const known = this.latest.get(frame.camera);
+    const known = this.cameras.get(frame.camera);
     if (known !== undefined && known.seq >= frame.seq) return false;
-    this.latest.set(frame.camera, standalone(frame));
+    this.cameras.remember(standalone(frame));
     this.lastUpdateAt = this.now();
     return true;
   }
 
   private enterGroup(client: FanoutClient, subscription: Subscription, wantsSnapshotOf: (camera: string) => boolean): void {
     const group = this.groupFor(client.encoding, subscription);
-    const cameras = subscription.cameras ?? this.latest.keys();
+    const cameras = subscription.cameras ?? this.cameras.keys();
     for (const camera of cameras) {
-      const frame = this.latest.get(camera);
+      const frame = this.cameras.get(camera);
       if (frame === undefined) continue;
       if (wantsSnapshotOf(camera)) {
         // Behind an older state pending under backpressure, it waits its turn (6.1).

@@ -33,6 +33,15 @@ export class RateLimiter {
     return true;
   }
 
+  /**
+   * Milliseconds after its last pass when both buckets are full again, whatever they held:
+   * from then on this limiter behaves exactly as a new one, so a caller may drop it and
+   * make a new one on the next update (idle per-camera state is released this way).
+   */
+  get fillMs(): number {
+    return Math.max(this.short.fillMs, this.sustained.fillMs);
+  }
+
   /** Milliseconds until an update may pass (0 when one may now). */
   msUntilPass(now: number): number {
     return Math.max(this.short.msUntilToken(now), this.sustained.msUntilToken(now));

@@ -49,4 +49,12 @@ export class TokenBucket {
     return missing <= EPSILON ? 0 : Math.ceil(missing / this.perMs - EPSILON);
   }
 
+  /**
+   * Milliseconds an empty bucket takes to be full again (whole ms, rounded up): a bucket
+   * that passed nothing for this long since its last pass holds `burst` tokens, exactly as
+   * a new one would.
+   */
+  get fillMs(): number {
+    return Math.ceil(this.burst / this.perMs - EPSILON);
+  }
 }

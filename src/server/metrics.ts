@@ -7,6 +7,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Encoding, Role } from '../protocol/messages.js';
 import type { HubCounters } from '../fanout/hub.js';
+import type { ForgetReason } from '../fanout/camera-states.js';
 import type { Cursor } from '../store/reader.js';
 import type { TimeSummary } from '../store/worker-pool.js';
 import type { ServiceCounters } from './counters.js';
@@ -33,6 +34,8 @@ export interface MetricsSource {
   version: string;
   counters: ServiceCounters;
   hub: { readonly counters: HubCounters; readonly cameraCount: number };
+  /** Cameras forgotten since start, by reason (src/fanout/camera-states.ts). */
+  camerasForgotten(): Readonly<Record<ForgetReason, number>>;
   sessions: Iterable<{ readonly role: Role; readonly encoding: Encoding }>;
   pool: {
     readonly queueSize: number;
@@ -77,6 +80,7 @@ export class ServiceMetrics {
       },
     });
     gauge(registers, 'wirecam_cameras', 'Cameras with a known state (the snapshot a new client gets)', () => hub.cameraCount);
+    counterByLabel(registers, 'wirecam_cameras_forgotten_total', 'Cameras whose state was forgotten: reason "cap" (the least recently updated, past --max-cameras) or "store" (its rows are gone from the store)', 'reason', () => source.camerasForgotten());
     gauge(registers, 'wirecam_store_readable', '1 while the store can be read, 0 when it cannot (see /healthz)', () => (source.storeReadable() ? 1 : 0));
 
     counterByLabel(registers, 'wirecam_messages_sent_total', 'Camera and tile messages written to client sockets, by encoding', 'encoding', () => hub.counters.sent);

@@ -26,6 +26,9 @@ import { startCommandSource, type PtyCommandSource } from '../sources/pty-comman
 import { StaticAssets } from './assets.js';
 import { buildGraph } from '../pipeline/graph.js';
 import { Hub } from '../fanout/hub.js';
+import { CameraStates } from '../fanout/camera-states.js';
+import { CameraSweep } from '../store/camera-sweep.js';
+import { describeError } from '../util/describe-error.js';
 import type { Transport } from '../fanout/client.js';
 import { AccessPolicy } from './access.js';
 import { createListener } from './listener.js';
@@ -59,6 +62,8 @@ export class WirecamServer {
   readonly metrics: ServiceMetrics;
   private readonly startedAt = Date.now();
   private readonly pool: StorePool;
+  /** Forgets cameras whose rows are gone from the store (not with --redis: other nodes' cameras are not in it). */
+  private readonly cameraSweep: CameraSweep | null;
   private readonly origins = new Origins();
   private readonly tail: StoreTail;
   private readonly bus: Bus;
@@ -95,8 +100,22 @@ export class WirecamServer {
     });
     // In-process, or Redis when --redis names one (a bad URL or node id stops here too).
     this.bus = createBus(config, log);
-    this.hub = new Hub({ maxHz: config['max-hz'], burst: config.burst, observeLatency: (ms) => this.metrics.observeLatency(ms) });
-    this.pool = new StorePool(config.db);
+    const cameras = new CameraStates({
+      maxCameras: config['max-cameras'],
+      onEvicted: (camera, count) =>
+        this.log.warn({ camera, count, max_cameras: config['max-cameras'] }, 'too many cameras; forgot the least recently updated'),
+    });
+    this.hub = new Hub({ maxHz: config['max-hz'], burst: config.burst, observeLatency: (ms) => this.metrics.observeLatency(ms), cameras });
+    this.pool = new StorePool(config.db, { maxCameras: config['max-cameras'] });
+    this.cameraSweep =
+      config.redis === undefined
+        ? new CameraSweep(this.pool, cameras, {
+            forgotten: (count) => this.log.info({ count, cameras: cameras.size }, 'forgot cameras no longer in the store'),
+            failed: (error) => {
+              if (this.throttledLog.admit('camera-sweep-failed') > 0) this.log.warn({ err: describeError(error) }, 'could not check which cameras the store still has');
+            },
+          })
+        : null;
     this.tail = new StoreTail(
       this.pool,
       this.origins,
@@ -185,6 +204,7 @@ export class WirecamServer {
       pool: this.pool,
       cursor: () => this.tail.position,
       storeReadable: () => this.storeState.state === 'ok',
+      camerasForgotten: () => cameras.forgotten,
     });
     this.sessionContext = {
       hub: this.hub,
@@ -242,6 +262,7 @@ export class WirecamServer {
     await this.listen();
     this.liveness.start();
     this.scheduleRetention();
+    this.cameraSweep?.start();
     if (this.config.demo) {
       this.demo = runPath('main', 60, 0, (state) => this.producers.enqueue({ kind: 'camera', value: state }, DEMO_PRODUCER));
     }
@@ -393,6 +414,7 @@ export class WirecamServer {
     );
     await withTimeout(Promise.all(closed), SHUTDOWN_CLOSE_WAIT_MS + 500);
     this.graphSubscription?.unsubscribe();
+    await this.cameraSweep?.stop();
     await this.tail.stop();
     await this.bus.stop();
     await this.pool.close();

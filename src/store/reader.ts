@@ -52,6 +52,7 @@ export class StoreReader {
   private readonly cameraRowsAfter;
   private readonly tileRowsAfter;
   private readonly latestIdPerCamera;
+  private readonly anyRowOfCamera;
   private readonly cameraRowsBefore;
   private readonly maxIds;
   private readonly dataVersion;
@@ -61,7 +62,10 @@ export class StoreReader {
       'SELECT id, camera, x, y, zoom, target_x, target_y, target_zoom, ts FROM camera_updates WHERE id > ? ORDER BY id LIMIT ?',
     );
     this.tileRowsAfter = db.prepare('SELECT id, x, y, brick, ts FROM tile_updates WHERE id > ? ORDER BY id LIMIT ?');
-    this.latestIdPerCamera = db.prepare('SELECT camera, MAX(id) AS id FROM camera_updates GROUP BY camera');
+    // The most recently updated cameras first; LIMIT -1 is no limit (SQLite's LIMIT clause).
+    this.latestIdPerCamera = db.prepare('SELECT camera, MAX(id) AS id FROM camera_updates GROUP BY camera ORDER BY id DESC LIMIT ?');
+    // One probe of the (camera, id) index per camera.
+    this.anyRowOfCamera = db.prepare('SELECT 1 FROM camera_updates WHERE camera = ? LIMIT 1').pluck();
     this.cameraRowsBefore = db.prepare(
       'SELECT id, camera, x, y, zoom, target_x, target_y, target_zoom, ts FROM camera_updates WHERE camera = ? AND id <= ? ORDER BY id DESC LIMIT 64',
     );
@@ -85,18 +89,30 @@ export class StoreReader {
     return this.db.transaction(() => this.readUnlocked(cursor, limit))();
   }
 
-  /** The latest valid state of each camera, and the cursor from which live reading starts. */
-  snapshot(): { cameras: Array<{ seq: number; value: CameraInput }>; cursor: Cursor } {
+  /**
+   * The latest valid state of each camera, in seq order, and the cursor from which live
+   * reading starts. `maxCameras`: only the cameras with the newest rows, at most this many
+   * (the service keeps no more: --max-cameras); none by default.
+   */
+  snapshot(maxCameras = -1): { cameras: Array<{ seq: number; value: CameraInput }>; cursor: Cursor } {
     return this.db.transaction(() => {
       const cursor = this.maxIds.get() as Cursor;
       const cameras: Array<{ seq: number; value: CameraInput }> = [];
-      for (const { camera, id } of this.latestIdPerCamera.all() as Array<{ camera: unknown; id: number }>) {
+      for (const { camera, id } of this.latestIdPerCamera.all(maxCameras) as Array<{ camera: unknown; id: number }>) {
         const latest = this.latestValidAtOrBefore(camera, id);
         if (latest) cameras.push(latest);
       }
       cameras.sort((a, b) => a.seq - b.seq);
       return { cameras, cursor };
     })();
+  }
+
+  /**
+   * Those of `cameras` that have no row in camera_updates any more (deleted by retention or
+   * by another process): one index lookup each, in one read transaction.
+   */
+  camerasWithoutRows(cameras: readonly string[]): string[] {
+    return this.db.transaction(() => cameras.filter((camera) => this.anyRowOfCamera.get(camera) === undefined))();
   }
 
   /** A camera whose newest rows are all invalid falls back to its newest valid one. */

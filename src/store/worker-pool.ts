@@ -7,7 +7,15 @@ import { fileURLToPath } from 'node:url';
 import type { Cursor } from './reader.js';
 import type { RetentionPolicy } from './retention.js';
 import type { UpdateInput } from '../protocol/messages.js';
-import type { NewestResult, PruneResult, SnapshotResult, StoreTask, StreamTask, WriteResult } from '../../workers/store-worker.js';
+import type {
+  CamerasWithoutRowsResult,
+  NewestResult,
+  PruneResult,
+  SnapshotResult,
+  StoreTask,
+  StreamTask,
+  WriteResult,
+} from '../../workers/store-worker.js';
 
 export type { SnapshotResult };
 
@@ -24,10 +32,18 @@ export type TimeSummary = Piscina['histogram']['runTime'];
 /** The stream task as the main thread asks for it (its port is moved to the worker). */
 export type StreamRequest = Omit<StreamTask, 'op' | 'path'>;
 
+export interface StorePoolOptions {
+  /** The snapshot holds the cameras with the newest rows, at most this many (--max-cameras); all by default. */
+  maxCameras?: number;
+}
+
 export class StorePool {
   private readonly pool: Piscina;
 
-  constructor(private readonly path: string) {
+  constructor(
+    private readonly path: string,
+    private readonly options: StorePoolOptions = {},
+  ) {
     this.pool = new Piscina({ filename: workerFile(), minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
   }
 
@@ -52,7 +68,7 @@ export class StorePool {
   }
 
   snapshot(): Promise<SnapshotResult> {
-    return this.run({ op: 'snapshot', path: this.path });
+    return this.run({ op: 'snapshot', path: this.path, maxCameras: this.options.maxCameras ?? -1 });
   }
 
   /** Streams batches on `request.port` until told to stop; resolves then. */
@@ -72,6 +88,15 @@ export class StorePool {
   /** The newest row id of each table; one cheap query, for metrics, never on the broadcast path. */
   newestIds(): Promise<NewestResult> {
     return this.run({ op: 'newest', path: this.path });
+  }
+
+  /**
+   * Which of `cameras` have no row in the store any more (one index lookup each, in a
+   * worker). Keep the list short (a few thousand): the task holds a read transaction.
+   */
+  async camerasWithoutRows(cameras: string[]): Promise<string[]> {
+    const result = await this.run<CamerasWithoutRowsResult>({ op: 'cameras-without-rows', path: this.path, cameras });
+    return result.cameras;
   }
 
   async close(): Promise<void> {

@@ -318,3 +318,32 @@ describe('TokenBucket', () => {
     expect(() => new TokenBucket(10, 0, 0)).toThrow(RangeError);
   });
 });
+
+describe('coalesceLatest: onIdle', () => {
+  // 10 Hz, burst 1: the rate limiter is full again 300 ms after its last pass (the
+  // sustained bucket's quarter second, 3 updates, refilled at 10/s).
+  const FILL = 300;
+
+  /** When onIdle was called; the marbles' states go out as the leading edge, or a then c. */
+  function idleTimes(marbles: string): { idle: number[] } {
+    const testScheduler = newScheduler();
+    const idle: number[] = [];
+    testScheduler.run(({ hot, expectObservable }) => {
+      const op = coalesceLatest<Update>({ ratePerSecond: 10, burst: 1, scheduler: testScheduler, onIdle: () => idle.push(testScheduler.now()) });
+      expectObservable(hot(marbles, V).pipe(op)).toBe(marbles.includes('c') ? `a ${TRAIL - 1}ms c` : marbles, V);
+    });
+    return { idle };
+  }
+
+  it('says it is idle a fill time after the leading edge', () => {
+    expect(idleTimes('a').idle).toEqual([FILL]);
+  });
+
+  it('is not idle while a trailing edge waits: a fill time after that edge', () => {
+    expect(idleTimes('abc').idle).toEqual([TRAIL + FILL]);
+  });
+
+  it('says it again after later updates, once idle again', () => {
+    expect(idleTimes(`a ${FILL + 99}ms b`).idle).toEqual([FILL, FILL + 100 + FILL]);
+  });
+});

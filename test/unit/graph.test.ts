@@ -132,3 +132,80 @@ describe('buildGraph', () => {
     expect(coalesced).toBe(2);
   });
 });
+
+describe('buildGraph: per-camera state is released when idle', () => {
+  // At 10 Hz, burst 1, the rate limiter is full again 300 ms after its last pass: the
+  // sustained bucket holds a quarter of a second of updates (3 at 10 Hz), refilled at 10/s.
+  const FILL = 300;
+
+  function lanesOver(marbles: string, values: Record<string, readonly ReadyFrame[]>) {
+    const testScheduler = newScheduler();
+    const lanes: Array<[number, number]> = [];
+    const seen: Array<[number, string, number]> = [];
+    testScheduler.run(({ cold }) => {
+      const graph = buildGraph([cold<readonly ReadyFrame[]>(marbles, values)], {
+        ...options(testScheduler),
+        onLanes: (open) => lanes.push([testScheduler.now(), open]),
+      });
+      graph.subscribe((frame) => seen.push([testScheduler.now(), frame.camera, frame.seq]));
+    });
+    return { lanes, seen };
+  }
+
+  it('releases a camera once its leading edge is out and its bucket is full again', () => {
+    const { lanes, seen } = lanesOver('a', { a: [A1] });
+    expect(seen).toEqual([[0, 'A', 1]]);
+    expect(lanes).toEqual([
+      [0, 1],
+      [FILL, 0],
+    ]);
+  });
+
+  it('holds a camera while its trailing edge waits, and releases it a fill time after that edge', () => {
+    const { lanes, seen } = lanesOver('abc', { a: [A1], b: [A2], c: [A3] });
+    expect(seen).toEqual([
+      [0, 'A', 1],
+      [TRAIL, 'A', 3],
+    ]);
+    expect(lanes).toEqual([
+      [0, 1],
+      [TRAIL + FILL, 0],
+    ]);
+  });
+
+  it('keeps a steadily updated camera, and releases it a fill time after its last update', () => {
+    const { lanes, seen } = lanesOver('a 99ms b 99ms c', { a: [A1], b: [A2], c: [A3] });
+    expect(seen.map(([at, , seq]) => [at, seq])).toEqual([
+      [0, 1],
+      [100, 2],
+      [200, 3],
+    ]);
+    expect(lanes).toEqual([
+      [0, 1],
+      [200 + FILL, 0],
+    ]);
+  });
+
+  it('passes the first update after a release at once, as a camera never seen (leading edge, rule 4)', () => {
+    const { lanes, seen } = lanesOver(`a ${FILL + 99}ms bc`, { a: [A1], b: [A2], c: [A3] });
+    expect(seen).toEqual([
+      [0, 'A', 1],
+      [FILL + 100, 'A', 2],
+      [FILL + 100 + TRAIL, 'A', 3],
+    ]);
+    expect(lanes).toEqual([
+      [0, 1],
+      [FILL, 0],
+      [FILL + 100, 1],
+      [FILL + 100 + TRAIL + FILL, 0],
+    ]);
+  });
+
+  it('holds only the cameras active within the last fill time: 1,000 cameras once each leave none', () => {
+    const cameras = Array.from({ length: 1000 }, (_, i) => cameraFrame(`cam-${i}`, i + 1));
+    const { lanes, seen } = lanesOver('a 9ms b', { a: cameras.slice(0, 500), b: cameras.slice(500) });
+    expect(seen).toHaveLength(1000);
+    expect(Math.max(...lanes.map(([, open]) => open))).toBe(1000);
+    expect(lanes.at(-1)).toEqual([10 + FILL, 0]);
+  });
+});

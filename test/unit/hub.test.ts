@@ -323,6 +323,30 @@ describe('Hub: throttled groups (max_hz below the server maximum)', () => {
     expect(fullRate.transport.messages()).toHaveLength(60);
   });
 
+  it('drops a camera\'s rate gate once nothing waits and its bucket is full again, and still delivers every newest state', () => {
+    const hub = fakeClock();
+    const { client, transport } = join(hub, null, { maxHz: 10 });
+    const gates = () => (client.group as unknown as { gates: Map<string, unknown> }).gates;
+    // 10 Hz, burst 2: the sustained bucket (3 states) is full again 300 ms after a pass.
+    const FILL = 300;
+    // 1,000 cameras once each, and camera A three times at once (two pass, one waits).
+    for (let i = 0; i < 1000; i++) hub.publish(cameraFrame(`cam-${i}`, i + 1));
+    for (let seq = 2001; seq <= 2003; seq++) hub.publish(cameraFrame('A', seq));
+    elapse(0);
+    expect(gates().size).toBe(1001);
+    elapse(FILL - 1);
+    // A's third state waited for a token and went out later: its gate is not full yet.
+    expect(transport.messages().filter((m) => m.startsWith('J:A:'))).toEqual(['J:A:2001', 'J:A:2002', 'J:A:2003']);
+    expect([...gates().keys()]).toEqual(['A']);
+    elapse(FILL);
+    expect(gates().size).toBe(0);
+    expect(transport.messages()).toHaveLength(1003);
+    // A camera seen again gets a new gate, which passes its state at once (leading edge).
+    hub.publish(cameraFrame('cam-5', 3000));
+    elapse(0);
+    expect(transport.messages().at(-1)).toBe('J:cam-5:3000');
+  });
+
   it('lets every state through that comes no faster than the group rate (rule 5)', () => {
     const hub = fakeClock();
     const { transport } = join(hub, cams('A'), { maxHz: 10 });

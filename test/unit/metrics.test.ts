@@ -31,6 +31,7 @@ function fakeService() {
     },
     cursor: () => ({ ...state.cursor }),
     storeReadable: () => !state.storeFails,
+    camerasForgotten: () => ({ cap: 0, store: 0 }),
   };
   const metrics = new ServiceMetrics(source);
   const scrape = async () => parseMetrics((await metrics.render()).body);
