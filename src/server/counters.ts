@@ -18,8 +18,13 @@ export interface ServiceCounters {
   errorsSent: Record<ErrorCode, number>;
   slowConsumersClosed: number;
   idleConnectionsTerminated: number;
-  /** Upgrades refused, by HTTP status. */
-  upgradesRefused: Record<string, number>;
+  /**
+   * Requests and upgrades refused with an HTTP answer (src/server/refusal.ts), by HTTP status,
+   * then reason label. Both come from fixed sets in the code, so the map stays small.
+   */
+  upgradesRefused: Record<string, Record<string, number>>;
+  /** Connections closed unanswered because the process was at its descriptor budget. */
+  connectionsDropped: number;
 }
 
 function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
@@ -37,10 +42,17 @@ export function createCounters(): ServiceCounters {
     slowConsumersClosed: 0,
     idleConnectionsTerminated: 0,
     upgradesRefused: {},
+    connectionsDropped: 0,
   };
 }
 
 /** Once per batch the store tail hands over, not per client. */
 export function countRead(counters: ServiceCounters, frames: readonly ReadyFrame[]): void {
   for (let i = 0; i < frames.length; i++) counters.updatesRead[frames[i]!.kind]++;
+}
+
+/** One refusal (src/server/refusal.ts) with its HTTP status and reason label. */
+export function countRefusal(counters: ServiceCounters, status: number, reason: string): void {
+  const byReason = (counters.upgradesRefused[status] ??= {});
+  byReason[reason] = (byReason[reason] ?? 0) + 1;
 }

@@ -4,6 +4,7 @@
 // With several nodes (Redis bus), a node that cannot reach Redis still serves its own
 // clients: it reports `degraded`, with 200, so a load balancer keeps sending it clients.
 import type { BusState } from '../sources/bus.js';
+import type { ConnectionsState } from './descriptors.js';
 
 /** `busy`: readable, but writes wait on another process's lock (producers are not acknowledged). */
 export type StoreState = 'ok' | 'busy' | 'unavailable';
@@ -16,6 +17,8 @@ export interface HealthSource {
   store(): { state: StoreState; error: string | null };
   /** The bus between nodes (src/sources/bus.ts); without it, not reported. */
   bus?(): { state: BusState; detail: string | null };
+  /** Whether connections were recently closed unanswered at the descriptor limit (src/server/descriptors.ts). */
+  connections?(): { state: ConnectionsState; detail: string | null };
 }
 
 export interface HealthReport {
@@ -28,8 +31,15 @@ export interface HealthReport {
   store_error?: string;
   bus?: BusState;
   bus_error?: string;
+  connections?: ConnectionsState;
+  connections_error?: string;
 }
 
+/**
+ * The /healthz answer at `now` (ms since the epoch): 503 only when the store cannot be read;
+ * `degraded` with 200 when writes wait on a lock, the bus is down, or connections were
+ * recently closed unanswered at the descriptor limit.
+ */
 export function healthReport(source: HealthSource, now: number): { httpStatus: number; body: HealthReport } {
   const store = source.store();
   const last = source.lastUpdateAt();
@@ -47,6 +57,13 @@ export function healthReport(source: HealthSource, now: number): { httpStatus: n
     body.bus = bus.state;
     if (bus.detail !== null) body.bus_error = bus.detail;
     if (bus.state !== 'ok' && body.status === 'ok') body.status = 'degraded';
+  }
+  const connections = source.connections?.();
+  if (connections !== undefined) {
+    body.connections = connections.state;
+    if (connections.detail !== null) body.connections_error = connections.detail;
+    // Still 200: the node serves the clients it has; a load balancer may send it others.
+    if (connections.state !== 'ok' && body.status === 'ok') body.status = 'degraded';
   }
   return { httpStatus: store.state === 'unavailable' ? 503 : 200, body };
 }

@@ -96,7 +96,19 @@ export class ServiceMetrics {
     counterByLabel(registers, 'wirecam_errors_sent_total', 'Error messages sent to clients (their message was refused), by code', 'code', () => counters.errorsSent);
     counter(registers, 'wirecam_slow_consumers_closed_total', 'Clients closed with 4000 for staying above the socket buffer limit past the grace period', () => counters.slowConsumersClosed);
     counter(registers, 'wirecam_idle_connections_terminated_total', 'Connections terminated after the idle timeout', () => counters.idleConnectionsTerminated);
-    counterByLabel(registers, 'wirecam_upgrades_refused_total', 'WebSocket upgrades refused, by HTTP status', 'status', () => counters.upgradesRefused);
+    new Counter({
+      name: 'wirecam_upgrades_refused_total',
+      help: 'Upgrades and requests refused with an HTTP answer (wirecam admission, ws handshake checks, malformed or late requests, shutdown), by HTTP status and reason',
+      labelNames: ['status', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [status, byReason] of Object.entries(counters.upgradesRefused)) {
+          for (const [reason, count] of Object.entries(byReason)) this.inc({ status, reason }, count);
+        }
+      },
+    });
+    counter(registers, 'wirecam_connections_dropped_total', 'Connections closed unanswered because the process was at its descriptor budget (see /healthz)', () => counters.connectionsDropped);
 
     this.latency = new Histogram({
       name: 'wirecam_delivery_latency_ms',

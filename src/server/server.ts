@@ -32,7 +32,9 @@ import { describeError } from '../util/describe-error.js';
 import type { Transport } from '../fanout/client.js';
 import { AccessPolicy } from './access.js';
 import { createListener } from './listener.js';
-import { admit, refuseUpgrade, remoteAddress, type Admission } from './upgrade.js';
+import { admit, remoteAddress, type Admission } from './upgrade.js';
+import { Refusals, wsHandshakeRefusal } from './refusal.js';
+import { ConnectionGuard } from './descriptors.js';
 import { chooseSubprotocol } from '../protocol/negotiate.js';
 import { Session, toSubscription, type SessionContext } from './session.js';
 import { Liveness } from './liveness.js';
@@ -72,6 +74,8 @@ export class WirecamServer {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly access: AccessPolicy;
+  private readonly refusals: Refusals;
+  private readonly connectionGuard: ConnectionGuard;
   private readonly secure: boolean;
   private readonly throttledLog = new RateLimitedLog(10_000);
   private graphSubscription: RxSubscription | null = null;
@@ -98,6 +102,7 @@ export class WirecamServer {
       allowedOrigins: config['allowed-origin'],
       maxConnectionsPerIp: config['max-connections-per-ip'],
     });
+    this.refusals = new Refusals(this.counters, this.access);
     // In-process, or Redis when --redis names one (a bad URL or node id stops here too).
     this.bus = createBus(config, log);
     const cameras = new CameraStates({
@@ -173,6 +178,7 @@ export class WirecamServer {
             lastUpdateAt: () => this.hub.lastPublishedAt,
             store: () => this.storeHealth(),
             bus: () => this.bus.state(),
+            connections: () => this.connectionGuard.health(),
           },
           indexPage: () => indexPage(this.url, VERSION),
           asset: (pathname) => this.assets.get(pathname),
@@ -185,6 +191,9 @@ export class WirecamServer {
     );
     this.http = listener.server;
     this.secure = listener.secure;
+    // Requests Node's parser cannot read, headers over the size limit, the request deadline.
+    this.http.on('clientError', (error: Error, socket: Duplex) => this.refusals.clientError(error, socket));
+    this.connectionGuard = new ConnectionGuard(this.http, this.counters, log);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config['max-message-bytes'],
@@ -196,6 +205,8 @@ export class WirecamServer {
         return mode.ok && mode.value.subprotocol !== null ? mode.value.subprotocol : false;
       },
     });
+    // ws's own handshake checks (Sec-WebSocket-Key, version, method): answered and counted here.
+    this.wss.on('wsClientError', (error: Error, socket: Duplex) => this.refusals.refuse(socket, wsHandshakeRefusal(error)));
     this.metrics = new ServiceMetrics({
       version: VERSION,
       counters: this.counters,
@@ -260,6 +271,7 @@ export class WirecamServer {
     this.started = true;
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
     await this.listen();
+    this.connectionGuard.start();
     this.liveness.start();
     this.scheduleRetention();
     this.cameraSweep?.start();
@@ -292,7 +304,7 @@ export class WirecamServer {
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     if (this.stopping) {
-      refuseUpgrade(socket, 503, 'server is shutting down');
+      this.refusals.refuse(socket, { status: 503, reason: 'shutting_down', message: 'server is shutting down' });
       return;
     }
     const result = admit(request, {
@@ -301,8 +313,7 @@ export class WirecamServer {
       atCapacity: () => this.sessions.size >= this.config['max-clients'],
     });
     if (!result.ok) {
-      this.counters.upgradesRefused[result.status] = (this.counters.upgradesRefused[result.status] ?? 0) + 1;
-      refuseUpgrade(socket, result.status, result.message);
+      this.refusals.refuse(socket, result);
       return;
     }
     const admission = result.value;

@@ -1,12 +1,13 @@
 // Admission of a WebSocket upgrade: path, capacity, subprotocol, subscription and role are
-// decided here, before the handshake, so a refusal is a plain HTTP answer with a reason.
+// decided here, before the handshake, so a refusal is a plain HTTP answer with a reason
+// (answered, counted and ended by refusal.ts).
 import { requestUrl } from './request-url.js';
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { chooseSubprotocol, parseSubscriptionQuery, type SessionMode, type SubscriptionRequest } from '../protocol/negotiate.js';
 import type { Role } from '../protocol/messages.js';
 import { presentedToken } from './auth.js';
 import type { AccessPolicy } from './access.js';
+import type { Refusal } from './refusal.js';
 
 export interface Admission {
   mode: SessionMode;
@@ -14,7 +15,12 @@ export interface Admission {
   role: Role;
 }
 
-export type AdmissionResult = { ok: true; value: Admission } | { ok: false; status: number; message: string };
+/**
+ * Admitted, or refused with an HTTP status, a reason label for /metrics (`not_found`,
+ * `origin`, `capacity`, `address_limit`, `subprotocol`, `subscription`, `token_unknown`,
+ * `token_required`) and a one-line message.
+ */
+export type AdmissionResult = { ok: true; value: Admission } | ({ ok: false } & Refusal);
 
 export interface AdmissionPolicy {
   maxHz: number;
@@ -27,17 +33,23 @@ export function remoteAddress(request: IncomingMessage): string {
   return request.socket.remoteAddress ?? 'unknown';
 }
 
+/**
+ * Decides an upgrade request before the handshake, in this order: path (404), origin
+ * (403, `--allowed-origin`), total clients (503, `--max-clients`), the address's open
+ * connections (429, `--max-connections-per-ip`), subprotocol (400, PROTOCOL.md section 2),
+ * subscription query (400), token (401). Never throws.
+ */
 export function admit(request: IncomingMessage, policy: AdmissionPolicy): AdmissionResult {
   const url = requestUrl(request);
-  if (url.pathname !== '/') return { ok: false, status: 404, message: 'WebSocket endpoint is /' };
+  if (url.pathname !== '/') return { ok: false, status: 404, reason: 'not_found', message: 'WebSocket endpoint is /' };
   const { access } = policy;
-  if (!access.originAllowed(request.headers.origin)) return { ok: false, status: 403, message: 'origin not allowed' };
-  if (policy.atCapacity()) return { ok: false, status: 503, message: 'client limit reached, try again later' };
-  if (access.addressAtLimit(remoteAddress(request))) return { ok: false, status: 429, message: 'too many connections from this address' };
+  if (!access.originAllowed(request.headers.origin)) return { ok: false, status: 403, reason: 'origin', message: 'origin not allowed' };
+  if (policy.atCapacity()) return { ok: false, status: 503, reason: 'capacity', message: 'client limit reached, try again later' };
+  if (access.addressAtLimit(remoteAddress(request))) return { ok: false, status: 429, reason: 'address_limit', message: 'too many connections from this address' };
   const mode = chooseSubprotocol(request.headers['sec-websocket-protocol']);
-  if (!mode.ok) return { ok: false, status: 400, message: mode.reason };
+  if (!mode.ok) return { ok: false, status: 400, reason: 'subprotocol', message: mode.reason };
   const subscription = parseSubscriptionQuery(url.searchParams, policy.maxHz);
-  if (!subscription.ok) return { ok: false, status: 400, message: subscription.reason };
+  if (!subscription.ok) return { ok: false, status: 400, reason: 'subscription', message: subscription.reason };
   const token = presentedToken(request, url.searchParams);
   let role: Role = 'viewer';
   if (token !== null) {
@@ -45,31 +57,9 @@ export function admit(request: IncomingMessage, policy: AdmissionPolicy): Admiss
     const producer = access.producerTokens.matches(token);
     const viewer = access.viewerTokens?.matches(token) ?? false;
     if (producer) role = 'producer';
-    else if (!viewer) return { ok: false, status: 401, message: 'unknown token' };
+    else if (!viewer) return { ok: false, status: 401, reason: 'token_unknown', message: 'unknown token' };
   } else if (access.viewerTokens !== null) {
-    return { ok: false, status: 401, message: 'a token is required' };
+    return { ok: false, status: 401, reason: 'token_required', message: 'a token is required' };
   }
   return { ok: true, value: { mode: mode.value, subscription: subscription.value, role } };
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
-};
-
-/** Answers a refused upgrade on the raw socket and closes it. */
-export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = `${message}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: text/plain; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      '\r\n' +
-      body,
-  );
 }

@@ -3,7 +3,7 @@
 // store series disappear rather than lie.
 import { describe, expect, it } from 'vitest';
 import { ServiceMetrics, type MetricsSource } from '../../src/server/metrics.js';
-import { createCounters } from '../../src/server/counters.js';
+import { countRefusal, createCounters } from '../../src/server/counters.js';
 import type { Cursor } from '../../src/store/reader.js';
 import { parseMetrics } from '../helpers/metrics.js';
 
@@ -45,7 +45,10 @@ describe('ServiceMetrics', () => {
     counters.errorsSent.unauthorized = 2;
     counters.updatesRead.camera = 40;
     counters.slowConsumersClosed = 1;
-    counters.upgradesRefused['503'] = 4;
+    for (let i = 0; i < 3; i++) countRefusal(counters, 503, 'capacity');
+    countRefusal(counters, 503, 'shutting_down');
+    countRefusal(counters, 400, 'websocket_key');
+    counters.connectionsDropped = 6;
     hub.counters.sent.msgpack = 120;
     hub.counters.bytes.msgpack = 9000;
     hub.counters.coalesced = 7;
@@ -56,7 +59,12 @@ describe('ServiceMetrics', () => {
     expect(first.value('wirecam_errors_sent_total', { code: 'unauthorized' })).toBe(2);
     expect(first.value('wirecam_updates_received_total', { kind: 'camera' })).toBe(40);
     expect(first.value('wirecam_slow_consumers_closed_total')).toBe(1);
-    expect(first.value('wirecam_upgrades_refused_total', { status: '503' })).toBe(4);
+    expect(first.value('wirecam_upgrades_refused_total', { status: '503', reason: 'capacity' })).toBe(3);
+    expect(first.value('wirecam_upgrades_refused_total', { status: '503', reason: 'shutting_down' })).toBe(1);
+    expect(first.value('wirecam_upgrades_refused_total', { status: '400', reason: 'websocket_key' })).toBe(1);
+    // The status label alone still selects them (summed over reasons, as Prometheus would).
+    expect(first.samples.filter((s) => s.name === 'wirecam_upgrades_refused_total' && s.labels.status === '503').reduce((sum, s) => sum + s.value, 0)).toBe(4);
+    expect(first.value('wirecam_connections_dropped_total')).toBe(6);
     expect(first.value('wirecam_messages_sent_total', { encoding: 'msgpack' })).toBe(120);
     expect(first.value('wirecam_bytes_sent_total', { encoding: 'msgpack' })).toBe(9000);
     expect(first.value('wirecam_updates_coalesced_total')).toBe(7);
