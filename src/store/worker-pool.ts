@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cursor } from './reader.js';
 import type { RetentionPolicy } from './retention.js';
 import type { UpdateInput } from '../protocol/messages.js';
-import type { NewestResult, PruneResult, SnapshotResult, StoreTask, StreamTask, WriteResult } from '../../workers/store-worker.js';
+import type { NewestResult, PruneResult, SnapshotResult, StoreTask, StoreWorkerData, StreamTask, WriteResult } from '../../workers/store-worker.js';
 
 export type { SnapshotResult };
 
@@ -27,8 +27,12 @@ export type StreamRequest = Omit<StreamTask, 'op' | 'path'>;
 export class StorePool {
   private readonly pool: Piscina;
 
-  constructor(private readonly path: string) {
-    this.pool = new Piscina({ filename: workerFile(), minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
+  /** `settings`: what every worker needs (the WAL's bound in bytes); given as workerData. */
+  constructor(
+    private readonly path: string,
+    settings: StoreWorkerData,
+  ) {
+    this.pool = new Piscina({ filename: workerFile(), minThreads: 2, maxThreads: 2, idleTimeout: Infinity, workerData: settings });
   }
 
   get queueSize(): number {
