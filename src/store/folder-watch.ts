@@ -11,6 +11,7 @@ import { fileIdentity } from './identity.js';
 /** What `ensure()` changed: the watch started, moved to a new folder, or was lost. */
 export type WatchChange = { watching: true; rewatched: boolean } | { watching: false };
 
+/** An fs.watch on the store's folder that follows the folder now at the path (see above). */
 export class FolderWatch {
   private watcher: FSWatcher | null = null;
   /** dev:inode of the folder watched last (kept while the watch is off). */
@@ -29,6 +30,7 @@ export class FolderWatch {
     this.names = new Set([name, `${name}-wal`, `${name}-journal`]);
   }
 
+  /** True while a watch is active (commits wake the tail); false: the tail polls. */
   get watching(): boolean {
     return this.watcher !== null;
   }
@@ -66,6 +68,7 @@ export class FolderWatch {
     return { watching: true, rewatched: previous !== null && previous !== identity };
   }
 
+  /** Stops watching (ensure() may start again). */
   close(): void {
     this.watcher?.close();
     this.watcher = null;

@@ -28,6 +28,7 @@ export type WalOutcome =
   | { state: 'truncated'; bytes: number }
   | { state: 'pinned'; bytes: number };
 
+/** Checks the -wal file's size now and then and empties the WAL past the bound (see above). */
 export class WalBound {
   private nextLookAt = 0;
   private retryMs = RETRY_MIN_MS;

@@ -285,6 +285,8 @@ describe('a reader pins the WAL while rows are written fast', () => {
     const pinned = statSync(`${db}-wal`).size;
     console.log(`WAL while pinned: ${(pinned / 1048576).toFixed(1)} MiB (bound ${maxBytes / 1048576} MiB)`);
     expect(pinned).toBeGreaterThan(maxBytes);
+    // Said once, while it lasts: a reader holds the WAL.
+    await waitFor(() => server.logs().find((l) => typeof l.msg === 'string' && l.msg.startsWith("the store's WAL is past --wal-max-bytes and a reader holds")), 'the pinned WAL to be logged');
 
     reader.child.stdin!.write('release\n');
     await reader.exited;
@@ -296,6 +298,7 @@ describe('a reader pins the WAL while rows are written fast', () => {
       return value !== null && value < maxBytes ? { value } : null;
     }, 'wirecam_store_wal_bytes below the bound');
     expect(gauge.value).toBeLessThan(maxBytes);
+    expect(server.logs().filter((l) => typeof l.msg === 'string' && l.msg.startsWith("the store's WAL is past"))).toHaveLength(1);
     await stopProcess(server);
   });
 });
