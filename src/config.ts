@@ -3,6 +3,7 @@
 // Precedence: flags > environment > file > defaults.
 import { DEFAULT_DB_PATH } from './store/schema.js';
 import { DEFAULT_MAX_CAMERAS } from './fanout/camera-states.js';
+import { DEFAULT_WAL_MAX_BYTES } from './store/wal-bound.js';
 
 export type SettingKind = 'string' | 'integer' | 'number' | 'boolean' | 'list';
 
@@ -73,6 +74,7 @@ export const SERVE_SETTINGS = [
   setting({ name: 'max-cameras', kind: 'integer', default: DEFAULT_MAX_CAMERAS, min: 1, max: 10_000_000, description: 'most cameras whose latest state is kept (the snapshot); past it the least recently updated camera is forgotten' }),
   setting({ name: 'retain-rows', kind: 'integer', default: 1_000_000, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows kept per table (0: no limit)' }),
   setting({ name: 'retain-seconds', kind: 'integer', default: 7 * 86400, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows older than this are deleted (0: no limit)' }),
+  setting({ name: 'wal-max-bytes', kind: 'integer', default: DEFAULT_WAL_MAX_BYTES, min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024, description: "bound of the store's write-ahead log (-wal file): past it the WAL is checkpointed and truncated; a reader holding an old snapshot delays that until it lets go" }),
   setting({ name: 'redis', kind: 'string', default: undefined, secret: true, description: 'Redis URL (redis://host:6379) shared by several nodes: updates and snapshots go through it (scale-out); may hold a password, so prefer WIRECAM_REDIS_URL' }),
   setting({ name: 'node-id', kind: 'string', default: undefined, description: 'this node\'s name on Redis (1-64 of A-Z a-z 0-9 _ . : -; default: host name and a random suffix)' }),
   setting({ name: 'log-level', kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'fatal, error, warn, info, debug, trace or silent' }),

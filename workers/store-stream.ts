@@ -2,14 +2,18 @@
 // (fs.watch on its folder), it checks PRAGMA data_version (cheap: it only moves when another
 // connection commits), reads the rows after its cursor, validates and encodes them, and
 // posts them to the main thread as one transferred buffer per batch. No polling while the
-// folder can be watched; a slow safety check catches anything a watch could miss.
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+// folder can be watched; a slow safety check catches anything a watch could miss, follows
+// the folder when another one is renamed into its place, and keeps the WAL bounded. At
+// every data_version change it also checks that the store's sequence space was not reset
+// under it (sequence-reset.ts) and recovers when it was.
 import type { MessagePort } from 'node:worker_threads';
 import { encodeBatch } from '../src/protocol/ready-frame.js';
 import type { Cursor } from '../src/store/reader.js';
-import { raiseSequences } from '../src/store/sequences.js';
+import { detectStoreReset, resetSequenceSpace } from '../src/store/sequence-reset.js';
 import { StoreMissingError } from '../src/store/identity.js';
+import { FolderWatch } from '../src/store/folder-watch.js';
+import { WAL_CHECK_INTERVAL_MS, WalBound } from '../src/store/wal-bound.js';
+import { describeError } from '../src/util/describe-error.js';
 import type { ReadSide } from './store-worker.js';
 import { MAX_BATCHES_IN_FLIGHT, TAKEN, type StreamControl, type StreamMessage } from '../src/store/stream-messages.js';
 
@@ -26,6 +30,18 @@ export interface StreamTask {
   credit: Int32Array;
 }
 
+/** What the stream needs from the worker besides its task. */
+export interface StreamSupport {
+  /** The read connection to the file now at the path (opened when needed). */
+  openSide: () => ReadSide;
+  /** Drops the path's connections after an error. */
+  forget: () => void;
+  /** --wal-max-bytes: past it the WAL is checkpointed and truncated (wal-bound.ts). */
+  walMaxBytes: number;
+  /** The read connection's busy timeout (ms), restored after a checkpoint. */
+  busyTimeoutMs: number;
+}
+
 /**
  * A commit is several writes (WAL frames, an fsync with synchronous=FULL, then the index
  * header in shared memory, which no file event reports), so a check right after a write may
@@ -35,12 +51,22 @@ export interface StreamTask {
 const RECHECK_AFTER_MS = [1, 3, 10, 30, 100];
 const FAILURE_REPORT_MS = 5000;
 
-export function streamStore(task: StreamTask, openSide: () => ReadSide, forget: () => void): Promise<void> {
+/**
+ * Runs the store tail until told to stop (resolves then). Read errors are reported on the
+ * port and retried; they never end the task.
+ */
+export function streamStore(task: StreamTask, support: StreamSupport): Promise<void> {
   const { port, credit } = task;
+  const { openSide, forget } = support;
   let cursor = task.cursor;
   let posted = 0;
   let dataVersion: number | null = null;
   let identity: string | null = null;
+  /** The store's newest ids at the previous look (for `rows_removed`). */
+  let previousNewest: Cursor | null = null;
+  let lastFailure = '';
+  let nextHousekeeping = 0;
+  let walPinned = false;
   let readAgain = true;
   /** Index into RECHECK_AFTER_MS of the next look; its length: none due. */
   let recheck = RECHECK_AFTER_MS.length;
@@ -49,7 +75,6 @@ export function streamStore(task: StreamTask, openSide: () => ReadSide, forget: 
   let timer: NodeJS.Timeout | null = null;
   let timerAt = Infinity;
   let immediate: NodeJS.Immediate | null = null;
-  let watcher: FSWatcher | null = null;
   let safety: NodeJS.Timeout | null = null;
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
@@ -83,16 +108,28 @@ export function streamStore(task: StreamTask, openSide: () => ReadSide, forget: 
     }
     try {
       const side = openSide();
-      if (identity !== null && side.identity !== identity) replaced(side);
-      identity = side.identity;
+      const replaced = identity !== null && side.identity !== identity;
       const store = side.reader;
       const version = store.currentDataVersion();
-      if (!readAgain && version === dataVersion) {
+      if (!replaced && !readAgain && version === dataVersion) {
         if (recheck < RECHECK_AFTER_MS.length) after(RECHECK_AFTER_MS[recheck++]!);
         return;
       }
       recheck = RECHECK_AFTER_MS.length;
       dataVersion = version;
+      const positions = store.positions();
+      const found = detectStoreReset(cursor, positions, previousNewest, replaced);
+      if (found !== null) {
+        // Raises the sequences and re-records each camera's latest state, in one transaction;
+        // on error (another process's lock) nothing changed and the next check detects it again.
+        const reset = resetSequenceSpace(side.db, store, side.writer, cursor, found, Date.now());
+        cursor = reset.cursor;
+        previousNewest = store.positions().newest;
+        post({ type: 'reset', reset });
+      } else {
+        previousNewest = positions.newest;
+      }
+      identity = side.identity;
       const rows = store.read(cursor, task.limit);
       if (failingSince !== 0) {
         failingSince = 0;
@@ -110,28 +147,20 @@ export function streamStore(task: StreamTask, openSide: () => ReadSide, forget: 
       forget();
       readAgain = true;
       // Whatever file appears at the path from now on is another one.
+      // (A file that is there but not usable yet keeps its identity: when it becomes usable,
+      // it is another file than the store only if its dev:inode says so.)
       if (error instanceof StoreMissingError) identity = 'missing';
       const now = Date.now();
       if (failingSince === 0) failingSince = now;
-      if (now - lastFailureReport >= FAILURE_REPORT_MS) {
+      const description = describeError(error);
+      // Reported at once when the reason changes (missing, then being copied, then ...).
+      if (now - lastFailureReport >= FAILURE_REPORT_MS || description !== lastFailure) {
         lastFailureReport = now;
-        post({ type: 'failed', error: error instanceof Error ? error.message : String(error) });
+        lastFailure = description;
+        post({ type: 'failed', error: description });
       }
       after(Math.min(2000, 100 * 2 ** Math.min(5, Math.floor((now - failingSince) / 1000))));
     }
-  }
-
-  /**
-   * Another file now sits at the store's path (restored from a backup, recreated by a
-   * producer): rows already in it are not ours to send (they may predate what clients have),
-   * so reading starts after its newest row, and ids continue above every seq already sent.
-   */
-  function replaced(side: ReadSide): void {
-    const newest = side.reader.newestIds();
-    raiseSequences(side.db, cursor);
-    cursor = { camera: Math.max(cursor.camera, newest.camera), tile: Math.max(cursor.tile, newest.tile) };
-    dataVersion = null;
-    post({ type: 'replaced', cursor });
   }
 
   const onWrite = () => {
@@ -139,33 +168,58 @@ export function streamStore(task: StreamTask, openSide: () => ReadSide, forget: 
     soon();
   };
 
-  const absolute = resolve(task.path);
-  const names = new Set([basename(absolute), `${basename(absolute)}-wal`, `${basename(absolute)}-journal`]);
-  try {
-    watcher = watch(dirname(absolute), { persistent: true }, (_event, name) => {
-      if (name === null || names.has(name)) onWrite();
-    });
-    watcher.on('error', () => {
-      watcher?.close();
-      watcher = null;
-      startSafety(task.pollMs);
-      post({ type: 'watching', watching: false });
-    });
-  } catch {
-    watcher = null;
-  }
+  const folder = new FolderWatch(task.path, onWrite);
+  const wal = new WalBound(`${task.path}-wal`, support.walMaxBytes, support.busyTimeoutMs);
 
   function startSafety(ms: number): void {
     if (safety !== null) clearInterval(safety);
-    safety = setInterval(check, ms);
+    safety = setInterval(tick, ms);
   }
-  startSafety(watcher === null ? task.pollMs : task.safetyMs);
-  post({ type: 'watching', watching: watcher !== null });
+
+  /**
+   * The safety check: the folder watched is the one at the path, the WAL within its bound
+   * (both at most every WAL_CHECK_INTERVAL_MS), then a look at the store.
+   */
+  function tick(): void {
+    const now = Date.now();
+    if (now >= nextHousekeeping) {
+      nextHousekeeping = now + WAL_CHECK_INTERVAL_MS;
+      const change = folder.ensure();
+      if (change !== null) {
+        startSafety(change.watching ? task.safetyMs : task.pollMs);
+        post({ type: 'watching', watching: change.watching, rewatched: change.watching && change.rewatched });
+        // Commits may have come while the new folder was not watched.
+        onWrite();
+      }
+      boundWal(now);
+    }
+    // While the store fails, the failure path schedules its own (slower) retries.
+    if (failingSince === 0) check();
+  }
+
+  function boundWal(now: number): void {
+    try {
+      const outcome = wal.check(openSide().db, now);
+      if (outcome === null || outcome.state === 'within') {
+        if (outcome !== null) walPinned = false;
+        return;
+      }
+      if (outcome.state === 'pinned' && walPinned) return;
+      walPinned = outcome.state === 'pinned';
+      post({ type: 'wal', outcome });
+    } catch {
+      // A store that cannot be opened or checkpointed now: check() reports why.
+    }
+  }
+
+  folder.ensure();
+  startSafety(folder.watching ? task.safetyMs : task.pollMs);
+  post({ type: 'watching', watching: folder.watching, rewatched: false });
 
   port.on('message', (control: StreamControl) => {
     if (control.type === 'check') onWrite();
     else if (control.type === 'stop') {
-      watcher?.close();
+      folder.close();
       if (safety !== null) clearInterval(safety);
       if (timer !== null) clearTimeout(timer);
       if (immediate !== null) clearImmediate(immediate);

@@ -3,7 +3,8 @@
 // the snapshot, producers' writes, retention, and which cameras the store no longer has. The main thread only schedules tasks and
 // receives ready frames.
 import Piscina from 'piscina';
-import { openStore, type Db } from '../src/store/open.js';
+import type { Db } from '../src/store/open.js';
+import { attachStore } from '../src/store/attach.js';
 import { StoreReader, type Cursor } from '../src/store/reader.js';
 import { StoreWriter } from '../src/store/writer.js';
 import { Retention, type RetentionPolicy } from '../src/store/retention.js';
@@ -11,7 +12,9 @@ import { encodeBatch, type EncodedBatch } from '../src/protocol/ready-frame.js';
 import type { UpdateInput } from '../src/protocol/messages.js';
 import { streamStore, type StreamTask } from './store-stream.js';
 import { fileIdentity, StoreMissingError } from '../src/store/identity.js';
-import { raiseSequences } from '../src/store/sequences.js';
+import { SequenceResetPendingError, sequencesBelow } from '../src/store/sequence-reset.js';
+import { DEFAULT_WAL_MAX_BYTES } from '../src/store/wal-bound.js';
+import { describeError } from '../src/util/describe-error.js';
 
 export type { StreamTask };
 
@@ -64,15 +67,31 @@ export interface CamerasWithoutRowsResult {
 // made by *other* connections, and this worker's own writes must wake its own reader.
 interface Connections {
   read?: ReadSide;
-  write?: { db: Db; writer: StoreWriter; retention: Retention; identity: string; fresh: boolean };
+  write?: { db: Db; writer: StoreWriter; reader: StoreReader; retention: Retention; identity: string };
 }
 
 export interface ReadSide {
   db: Db;
   reader: StoreReader;
+  /** Writes on the read connection: only the recovery from a reset (sequence-reset.ts). */
+  writer: StoreWriter;
   /** The file this connection has open (see src/store/identity.ts). */
   identity: string;
 }
+
+/** Settings of the whole pool, given as piscina's workerData (worker-pool.ts). */
+export interface StoreWorkerData {
+  /** --wal-max-bytes: the WAL's bound, also each connection's journal_size_limit. */
+  walMaxBytes: number;
+}
+
+function settings(): StoreWorkerData {
+  const data = Piscina.workerData as Partial<StoreWorkerData> | undefined;
+  return { walMaxBytes: data?.walMaxBytes ?? DEFAULT_WAL_MAX_BYTES };
+}
+
+/** The read connection's busy timeout, in ms. */
+const READ_BUSY_TIMEOUT_MS = 5000;
 
 const connections = new Map<string, Connections>();
 
@@ -107,8 +126,9 @@ function readSide(path: string): ReadSide {
   const identity = currentFile(path, 'read');
   const entry = connectionsFor(path);
   if (entry.read === undefined) {
-    const db = openStore(path, { mustExist: true });
-    entry.read = { db, reader: new StoreReader(db), identity };
+    // An existing, complete wirecam store only: never created or converted here (attach.ts).
+    const db = attachStore(path, { busyTimeoutMs: READ_BUSY_TIMEOUT_MS, journalSizeLimitBytes: settings().walMaxBytes });
+    entry.read = { db, reader: new StoreReader(db), writer: new StoreWriter(db), identity };
   }
   return entry.read;
 }
@@ -121,8 +141,8 @@ function writeSide(path: string) {
   const entry = connectionsFor(path);
   if (entry.write === undefined) {
     // Acknowledged means durable: FULL syncs the WAL on every commit.
-    const db = openStore(path, { synchronous: 'FULL', mustExist: true, busyTimeoutMs: WRITE_BUSY_TIMEOUT_MS });
-    entry.write = { db, writer: new StoreWriter(db), retention: new Retention(db), identity, fresh: true };
+    const db = attachStore(path, { synchronous: 'FULL', busyTimeoutMs: WRITE_BUSY_TIMEOUT_MS, journalSizeLimitBytes: settings().walMaxBytes });
+    entry.write = { db, writer: new StoreWriter(db), reader: new StoreReader(db), retention: new Retention(db), identity };
   }
   return entry.write;
 }
@@ -159,14 +179,20 @@ function snapshot(path: string, maxCameras: number): SnapshotResult {
   return moving({ batch, cursor });
 }
 
+/**
+ * Stores `updates` in one IMMEDIATE transaction, unless the store's AUTOINCREMENT counters
+ * are below `floor` (the highest seqs sent): then the store was restored or replaced and
+ * the store tail has not recovered yet (sequence-reset.ts), and the write throws
+ * SequenceResetPendingError, to be retried, rather than reuse a seq.
+ */
 function write(path: string, updates: UpdateInput[], floor: Cursor): WriteResult {
   const side = writeSide(path);
-  if (side.fresh) {
-    // A newly opened file may be a replacement: ids already sent must stay used.
-    raiseSequences(side.db, floor);
-    side.fresh = false;
-  }
-  return { seqs: side.writer.insert(updates) };
+  const seqs = side.db.transaction(() => {
+    const below = sequencesBelow(side.reader.positions().sequence, floor);
+    if (below !== null) throw new SequenceResetPendingError(below);
+    return side.writer.insert(updates);
+  }).immediate();
+  return { seqs };
 }
 
 function prune(path: string, policy: RetentionPolicy, now: number): PruneResult {
@@ -188,7 +214,12 @@ export default function run(
       case 'snapshot':
         return snapshot(task.path, task.maxCameras);
       case 'stream':
-        return streamStore(task, () => readSide(task.path), () => forget(task.path));
+        return streamStore(task, {
+          openSide: () => readSide(task.path),
+          forget: () => forget(task.path),
+          walMaxBytes: settings().walMaxBytes,
+          busyTimeoutMs: READ_BUSY_TIMEOUT_MS,
+        });
       case 'write':
         return write(task.path, task.updates, task.floor);
       case 'prune':
@@ -200,6 +231,8 @@ export default function run(
     }
   } catch (error) {
     forget(task.path);
-    throw error;
+    // An SqliteError crosses to the main thread as a plain object with only its code (its
+    // message is not an own enumerable property); a plain Error keeps the message.
+    throw new Error(describeError(error));
   }
 }

@@ -108,6 +108,21 @@ export class CameraStates {
     return true;
   }
 
+  /**
+   * Forgets every camera not in `keep` (the store no longer has it: a restore removed its
+   * rows); counted as reason `store`. Returns how many were forgotten.
+   */
+  retainOnly(keep: ReadonlySet<string>): number {
+    let forgotten = 0;
+    for (const camera of [...this.states.keys()]) {
+      if (keep.has(camera)) continue;
+      this.states.delete(camera);
+      forgotten++;
+    }
+    this.forgotten.store += forgotten;
+    return forgotten;
+  }
+
   private evictOldest(): void {
     let oldest = this.oldest.next();
     if (oldest.done === true) {

@@ -74,6 +74,15 @@ export class Hub implements GroupHost {
     for (const frame of frames) this.remember(frame);
   }
 
+  /**
+   * Forgets the latest state of every camera not in `cameras` (the store no longer holds
+   * them, e.g. after a restore): new clients' snapshots leave them out. Returns how many
+   * were forgotten. Connected clients keep what they have.
+   */
+  retainOnly(cameras: ReadonlySet<string>): number {
+    return this.cameras.retainOnly(cameras);
+  }
+
   /** Registers a client and writes its snapshot; `greeting` (hello) goes first when given. */
   join(id: number, encoding: Encoding, transport: Transport, subscription: Subscription, greeting?: Buffer): FanoutClient {
     const client = new FanoutClient(id, encoding, transport, subscription, this.clientHooks);

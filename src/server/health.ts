@@ -9,12 +9,24 @@ import type { ConnectionsState } from './descriptors.js';
 /** `busy`: readable, but writes wait on another process's lock (producers are not acknowledged). */
 export type StoreState = 'ok' | 'busy' | 'unavailable';
 
+/** What happened to the store since start, for /healthz (kept by server.ts). */
+export interface StoreEvents {
+  /** Resets of the store's sequence space since start (src/store/sequence-reset.ts). */
+  resets: number;
+  /** The last store event (a reset, the folder replaced), one line with its time; null: none. */
+  lastEvent: string | null;
+  /** Whether commits wake the store reader (its folder is watched) or it polls. */
+  watch: 'watched' | 'polling';
+}
+
 export interface HealthSource {
   startedAt: number;
   clients(): number;
   cameras(): number;
   lastUpdateAt(): number;
   store(): { state: StoreState; error: string | null };
+  /** Store events (resets, watch); without it, not reported. */
+  storeEvents?(): StoreEvents;
   /** The bus between nodes (src/sources/bus.ts); without it, not reported. */
   bus?(): { state: BusState; detail: string | null };
   /** Whether connections were recently closed unanswered at the descriptor limit (src/server/descriptors.ts). */
@@ -29,6 +41,12 @@ export interface HealthReport {
   last_update_age_ms: number | null;
   store: StoreState;
   store_error?: string;
+  /** `watched` or `polling` (see StoreEvents). */
+  store_watch?: StoreEvents['watch'];
+  /** Resets of the store's sequence space since start. */
+  store_resets?: number;
+  /** The last store event, one line. */
+  store_event?: string;
   bus?: BusState;
   bus_error?: string;
   connections?: ConnectionsState;
@@ -52,6 +70,12 @@ export function healthReport(source: HealthSource, now: number): { httpStatus: n
     store: store.state,
   };
   if (store.error !== null) body.store_error = store.error;
+  const events = source.storeEvents?.();
+  if (events !== undefined) {
+    body.store_watch = events.watch;
+    body.store_resets = events.resets;
+    if (events.lastEvent !== null) body.store_event = events.lastEvent;
+  }
   const bus = source.bus?.();
   if (bus !== undefined) {
     body.bus = bus.state;

@@ -46,6 +46,10 @@ export interface MetricsSource {
   /** The store tail's cursor: the last row id read from each table. */
   cursor(): Cursor;
   storeReadable(): boolean;
+  /** Size of the store's -wal file in bytes (0: none); without it, reported as 0. */
+  walBytes?(): number;
+  /** Resets of the store's sequence space since start (src/store/sequence-reset.ts). */
+  storeResets?(): number;
 }
 
 export class ServiceMetrics {
@@ -81,6 +85,8 @@ export class ServiceMetrics {
     });
     gauge(registers, 'wirecam_cameras', 'Cameras with a known state (the snapshot a new client gets)', () => hub.cameraCount);
     counterByLabel(registers, 'wirecam_cameras_forgotten_total', 'Cameras whose state was forgotten: reason "cap" (the least recently updated, past --max-cameras) or "store" (its rows are gone from the store)', 'reason', () => source.camerasForgotten());
+    gauge(registers, 'wirecam_store_wal_bytes', "Size of the store's write-ahead log (-wal file) in bytes; kept under --wal-max-bytes unless a reader pins it", () => source.walBytes?.() ?? 0);
+    counter(registers, 'wirecam_store_resets_total', "Resets of the store's sequence space (file replaced, sequence rolled back, newest rows removed), each detected and recovered from", () => source.storeResets?.() ?? 0);
     gauge(registers, 'wirecam_store_readable', '1 while the store can be read, 0 when it cannot (see /healthz)', () => (source.storeReadable() ? 1 : 0));
 
     counterByLabel(registers, 'wirecam_messages_sent_total', 'Camera and tile messages written to client sockets, by encoding', 'encoding', () => hub.counters.sent);

@@ -42,7 +42,9 @@ import { countRead, createCounters, type ServiceCounters } from './counters.js';
 import { ServiceMetrics } from './metrics.js';
 import { handleHttp } from './http.js';
 import { indexPage } from './index-page.js';
-import type { Readiness, StoreState } from './health.js';
+import type { Readiness, StoreEvents, StoreState } from './health.js';
+import { describeStoreReset, type StoreReset } from '../store/sequence-reset.js';
+import { WalBound } from '../store/wal-bound.js';
 
 export class ListenError extends Error {
   constructor(message: string) {
@@ -87,6 +89,7 @@ export class WirecamServer {
   private stopping = false;
   private started = false;
   private storeState: { state: StoreState; error: string | null } = { state: 'ok', error: null };
+  private readonly storeEvents: StoreEvents = { resets: 0, lastEvent: null, watch: 'polling' };
   private readonly sessionContext: SessionContext;
 
   private constructor(
@@ -111,7 +114,7 @@ export class WirecamServer {
         this.log.warn({ camera, count, max_cameras: config['max-cameras'] }, 'too many cameras; forgot the least recently updated'),
     });
     this.hub = new Hub({ maxHz: config['max-hz'], burst: config.burst, observeLatency: (ms) => this.metrics.observeLatency(ms), cameras });
-    this.pool = new StorePool(config.db, { maxCameras: config['max-cameras'] });
+    this.pool = new StorePool(config.db, { walMaxBytes: config['wal-max-bytes'] }, { maxCameras: config['max-cameras'] });
     this.cameraSweep =
       config.redis === undefined
         ? new CameraSweep(this.pool, cameras, {
@@ -129,12 +132,15 @@ export class WirecamServer {
         rejected: (rows) => this.rowsRejected(rows),
         failed: (error) => this.storeFailed(error),
         recovered: () => this.storeRecovered(),
-        watching: (watched) => {
-          if (watched) this.log.debug({ db: config.db }, 'store changes are watched (woken by the kernel)');
-          else this.log.warn({ db: config.db, poll_ms: config['poll-ms'] }, "the store's folder cannot be watched; polling for commits");
+        watching: (watched, rewatched) => this.storeWatching(watched, rewatched),
+        reset: (reset) => this.storeReset(reset),
+        wal: (outcome) => {
+          if (outcome.state === 'pinned') {
+            this.log.warn({ db: config.db, wal_bytes: outcome.bytes, wal_max_bytes: config['wal-max-bytes'] }, "the store's WAL is past --wal-max-bytes and a reader holds an old snapshot; it is truncated once that reader lets go");
+          } else if (this.throttledLog.admit('wal-truncated') > 0) {
+            this.log.info({ db: config.db, wal_bytes: outcome.bytes, wal_max_bytes: config['wal-max-bytes'] }, "the store's WAL passed --wal-max-bytes; checkpointed and truncated");
+          }
         },
-        replaced: (cursor) =>
-          this.log.warn({ db: config.db, camera_seq: cursor.camera, tile_seq: cursor.tile }, 'store file was replaced; reading continues after its newest rows, seq keeps increasing'),
         beforePublish: () => this.producers.currentWrite(),
       },
     );
@@ -146,7 +152,7 @@ export class WirecamServer {
         stored: (count) => (this.counters.updatesStored += count),
         failed: (error, pending) => {
           if (this.throttledLog.admit('write-failed') > 0) {
-            this.log.warn({ err: describe(error), pending }, 'store write failed; retrying');
+            this.log.warn({ err: describeError(error), pending }, 'store write failed; retrying');
           }
         },
         committed: () => this.tail.nudge(),
@@ -177,6 +183,7 @@ export class WirecamServer {
             cameras: () => this.hub.cameraCount,
             lastUpdateAt: () => this.hub.lastPublishedAt,
             store: () => this.storeHealth(),
+            storeEvents: () => this.storeEvents,
             bus: () => this.bus.state(),
             connections: () => this.connectionGuard.health(),
           },
@@ -216,6 +223,8 @@ export class WirecamServer {
       cursor: () => this.tail.position,
       storeReadable: () => this.storeState.state === 'ok',
       camerasForgotten: () => cameras.forgotten,
+      walBytes: () => WalBound.sizeOf(`${config.db}-wal`),
+      storeResets: () => this.storeEvents.resets,
     });
     this.sessionContext = {
       hub: this.hub,
@@ -370,7 +379,7 @@ export class WirecamServer {
   }
 
   private storeFailed(error: unknown): void {
-    const message = describe(error);
+    const message = describeError(error);
     if (this.storeState.state === 'ok') this.log.error({ err: message, db: this.config.db }, 'store cannot be read');
     this.storeState = { state: 'unavailable', error: message };
   }
@@ -380,6 +389,31 @@ export class WirecamServer {
     if (this.storeState.state !== 'ok') return this.storeState;
     const stalled = this.producers.stalled(Date.now());
     return stalled === null ? this.storeState : { state: 'busy', error: stalled };
+  }
+
+  /**
+   * The store's sequence space was reset and the worker recovered (sequence-reset.ts): one
+   * log line, /healthz `store_event` and `store_resets`, and the snapshot new clients get
+   * loses the cameras the store no longer holds (the others get their re-recorded state
+   * next). With Redis, the snapshot holds every node's cameras and is left alone.
+   */
+  private storeReset(reset: StoreReset): void {
+    this.storeEvents.resets++;
+    this.storeEvents.lastEvent = describeStoreReset(reset);
+    const forgotten = this.config.redis === undefined ? this.hub.retainOnly(new Set(reset.cameras)) : 0;
+    this.log.warn(
+      { db: this.config.db, cause: reset.cause, detail: reset.detail, camera_seq: reset.cursor.camera, tile_seq: reset.cursor.tile, cameras: reset.cameras.length, forgotten },
+      'store sequence space was reset',
+    );
+  }
+
+  private storeWatching(watched: boolean, rewatched: boolean): void {
+    this.storeEvents.watch = watched ? 'watched' : 'polling';
+    if (rewatched) {
+      this.storeEvents.lastEvent = `folder replaced at ${new Date().toISOString()}; the new folder is watched`;
+      this.log.warn({ db: this.config.db }, "the store's folder was replaced; watching the new one");
+    } else if (watched) this.log.debug({ db: this.config.db }, 'store changes are watched (woken by the kernel)');
+    else this.log.warn({ db: this.config.db, poll_ms: this.config['poll-ms'] }, "the store's folder cannot be watched; polling for commits");
   }
 
   private storeRecovered(): void {
@@ -395,7 +429,7 @@ export class WirecamServer {
         ({ deleted }) => {
           if (deleted > 0) this.log.debug({ deleted }, 'retention pruned rows');
         },
-        (error: unknown) => this.log.warn({ err: describe(error) }, 'retention failed'),
+        (error: unknown) => this.log.warn({ err: describeError(error) }, 'retention failed'),
       );
     };
     this.retentionTimer = setInterval(prune, RETENTION_INTERVAL_MS);
@@ -437,10 +471,6 @@ export class WirecamServer {
 const DEMO_PRODUCER = { id: 0, acknowledge: () => undefined };
 /** Updates of --source-cmd: likewise stored, then broadcast to everyone. */
 const COMMAND_PRODUCER = { id: 0, acknowledge: () => undefined };
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {

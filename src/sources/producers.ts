@@ -5,6 +5,7 @@ import type { UpdateInput } from '../protocol/messages.js';
 import type { StorePool } from '../store/worker-pool.js';
 import type { Origins } from './origins.js';
 import type { Cursor } from '../store/reader.js';
+import { describeError } from '../util/describe-error.js';
 
 export interface ProducerSink {
   readonly id: number;
@@ -118,7 +119,7 @@ export class ProducerWriter {
         this.queue = batch.concat(this.queue);
         this.inFlight = null;
         if (this.failingSince === 0) this.failingSince = Date.now();
-        this.lastFailure = error instanceof Error ? error.message : String(error);
+        this.lastFailure = describeError(error);
         this.events.failed(error, this.queue.length);
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;

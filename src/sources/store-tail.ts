@@ -7,6 +7,8 @@ import { framesOf, type ReadyFrame } from '../protocol/ready-frame.js';
 import type { Cursor, Rejected } from '../store/reader.js';
 import type { StorePool } from '../store/worker-pool.js';
 import { createCredit, TAKEN, type StreamControl, type StreamMessage } from '../store/stream-messages.js';
+import type { StoreReset } from '../store/sequence-reset.js';
+import type { WalOutcome } from '../store/wal-bound.js';
 import type { Origins } from './origins.js';
 
 export interface StoreTailOptions {
@@ -21,10 +23,21 @@ export interface StoreTailEvents {
   rejected(rows: readonly Rejected[]): void;
   failed(error: unknown): void;
   recovered(): void;
-  /** Another file now sits at the store's path; reading continues after `cursor`. */
-  replaced(cursor: Cursor): void;
-  /** Whether commits wake the reader (the store's folder is watched) or it polls. */
-  watching(watched: boolean): void;
+  /**
+   * The store's sequence space was reset (another file at the path, its sequence rolled
+   * back, its newest rows removed) and the worker recovered: ids continue above every seq
+   * sent, each camera's latest state in the store (`reset.cameras`) was recorded again and
+   * comes next, and reading continues after `reset.cursor`. The one event on the main thread
+   * for "the store's sequence space was reset or the file replaced" (sequence-reset.ts).
+   */
+  reset(reset: StoreReset): void;
+  /**
+   * Whether commits wake the reader (the store's folder is watched) or it polls;
+   * `rewatched`: another folder now at the store's path is watched instead of the old one.
+   */
+  watching(watched: boolean, rewatched: boolean): void;
+  /** The WAL passed --wal-max-bytes and was truncated, or a reader pins it. */
+  wal(outcome: Exclude<WalOutcome, { state: 'within' }>): void;
   /** Resolves once writes that may have produced these rows have reported their origins. */
   beforePublish(): Promise<void> | null;
 }
@@ -131,12 +144,15 @@ export class StoreTail {
         case 'recovered':
           this.events.recovered();
           break;
-        case 'replaced':
-          this.cursor = message.cursor;
-          this.events.replaced(message.cursor);
+        case 'reset':
+          this.cursor = message.reset.cursor;
+          this.events.reset(message.reset);
           break;
         case 'watching':
-          this.events.watching(message.watching);
+          this.events.watching(message.watching, message.rewatched);
+          break;
+        case 'wal':
+          this.events.wal(message.outcome);
           break;
       }
     }

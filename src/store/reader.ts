@@ -9,6 +9,17 @@ export interface Cursor {
   tile: number;
 }
 
+/**
+ * Where the store stands: its newest row ids and its AUTOINCREMENT counters
+ * (sqlite_sequence: the highest id each table ever handed out; 0 when it has none). The
+ * counter never goes down by itself: when it is below a seq already sent, the store was
+ * restored or rewritten (sequence-reset.ts).
+ */
+export interface StorePositions {
+  newest: Cursor;
+  sequence: Cursor;
+}
+
 export interface Rejected {
   table: 'camera_updates' | 'tile_updates';
   id: number;
@@ -56,6 +67,7 @@ export class StoreReader {
   private readonly cameraRowsBefore;
   private readonly maxIds;
   private readonly dataVersion;
+  private readonly positionsQuery;
 
   constructor(private readonly db: Db) {
     this.cameraRowsAfter = db.prepare(
@@ -73,6 +85,20 @@ export class StoreReader {
       "SELECT (SELECT IFNULL(MAX(id), 0) FROM camera_updates) AS camera, (SELECT IFNULL(MAX(id), 0) FROM tile_updates) AS tile",
     );
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.positionsQuery = db.prepare(`SELECT
+      (SELECT IFNULL(MAX(id), 0) FROM camera_updates) AS newestCamera,
+      (SELECT IFNULL(MAX(id), 0) FROM tile_updates) AS newestTile,
+      (SELECT IFNULL(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'camera_updates') AS sequenceCamera,
+      (SELECT IFNULL(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'tile_updates') AS sequenceTile`);
+  }
+
+  /** The store's newest ids and AUTOINCREMENT counters, read in one statement (one snapshot). */
+  positions(): StorePositions {
+    const row = this.positionsQuery.get() as { newestCamera: number; newestTile: number; sequenceCamera: number; sequenceTile: number };
+    return {
+      newest: { camera: row.newestCamera, tile: row.newestTile },
+      sequence: { camera: Number(row.sequenceCamera), tile: Number(row.sequenceTile) },
+    };
   }
 
   /** Changes whenever another connection commits: a cheap "is there anything new?". */

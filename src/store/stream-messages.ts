@@ -4,16 +4,26 @@
 // waiting, so a backfill can never pile up in memory.
 import type { EncodedBatch } from '../protocol/ready-frame.js';
 import type { Cursor, Rejected } from './reader.js';
+import type { StoreReset } from './sequence-reset.js';
+import type { WalOutcome } from './wal-bound.js';
 
 export type StreamMessage =
   | { type: 'batch'; batch: EncodedBatch; rejected: Rejected[]; cursor: Cursor }
   /** The store cannot be read (first failure, then every few seconds while it lasts). */
   | { type: 'failed'; error: string }
   | { type: 'recovered' }
-  /** A different file now sits at the store's path; reading continues after `cursor`. */
-  | { type: 'replaced'; cursor: Cursor }
-  /** Whether commits wake the stream (folder watched) or it polls. */
-  | { type: 'watching'; watching: boolean };
+  /**
+   * The store's sequence space was reset (file replaced, sequence rolled back, newest rows
+   * removed) and recovered from: reading continues after `reset.cursor` (sequence-reset.ts).
+   */
+  | { type: 'reset'; reset: StoreReset }
+  /**
+   * Whether commits wake the stream (folder watched) or it polls; `rewatched`: the watch
+   * moved to another folder now at the store's path.
+   */
+  | { type: 'watching'; watching: boolean; rewatched: boolean }
+  /** The WAL passed --wal-max-bytes and was emptied, or a reader pins it (sent on changes only). */
+  | { type: 'wal'; outcome: Exclude<WalOutcome, { state: 'within' }> };
 
 export type StreamControl = { type: 'check' } | { type: 'stop' };
 

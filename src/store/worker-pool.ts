@@ -13,6 +13,7 @@ import type {
   PruneResult,
   SnapshotResult,
   StoreTask,
+  StoreWorkerData,
   StreamTask,
   WriteResult,
 } from '../../workers/store-worker.js';
@@ -40,11 +41,16 @@ export interface StorePoolOptions {
 export class StorePool {
   private readonly pool: Piscina;
 
+  /**
+   * `settings`: what every worker needs (the WAL's bound in bytes), given as workerData;
+   * `options`: how this pool's calls are made.
+   */
   constructor(
     private readonly path: string,
+    settings: StoreWorkerData,
     private readonly options: StorePoolOptions = {},
   ) {
-    this.pool = new Piscina({ filename: workerFile(), minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
+    this.pool = new Piscina({ filename: workerFile(), minThreads: 2, maxThreads: 2, idleTimeout: Infinity, workerData: settings });
   }
 
   get queueSize(): number {
