@@ -6,7 +6,7 @@
 // (a difference must repeat). Prints a table and writes bench/results/check.json.
 //
 //   --ref REF         the reference (default: HEAD~1 on a clean tree; HEAD with uncommitted changes)
-//   --rounds N        interleaved pairs per scenario (default 4)
+//   --rounds N        interleaved pairs per scenario (default 3; all 3 must be worse to fail)
 //   --window S        measurement window of the loaded scenarios, seconds (default 3)
 //   --scenarios a,b   only these of seed, flood, idle
 //   --update-baseline no comparison: run the peer bench and write bench/baseline.json, the
@@ -33,13 +33,16 @@ export interface GuardedFigure {
 }
 
 /**
- * The guarded figures. Tolerances are what two runs of the same build differ by on a busy
- * 2-core machine, with room: latency tails move more than CPU per message, memory less.
+ * The guarded figures. Tolerances are what two runs of the same build differed by, pair to
+ * pair, on a busy 2-core machine, with room: CPU per message within about 7%, RSS within
+ * 4%, while p99 latency (a tail) and flood throughput (bound by the load generator sharing
+ * the cores) moved by 30% and more in single pairs; the majority and median rule keeps
+ * such single swings from failing the check.
  */
 export const GUARDED: GuardedFigure[] = [
   { scenario: 'seed', field: 'cpuUsPerMessage', title: 'seed: server CPU per delivered message', unit: 'µs', higherIsBetter: false, tolerance: 0.1 },
-  { scenario: 'seed', field: 'p99', title: 'seed: p99 latency', unit: 'ms', higherIsBetter: false, tolerance: 0.25 },
-  { scenario: 'flood', field: 'perSecond', title: 'flood: delivered messages per second', unit: 'msg/s', higherIsBetter: true, tolerance: 0.1 },
+  { scenario: 'seed', field: 'p99', title: 'seed: p99 latency', unit: 'ms', higherIsBetter: false, tolerance: 0.3 },
+  { scenario: 'flood', field: 'perSecond', title: 'flood: delivered messages per second', unit: 'msg/s', higherIsBetter: true, tolerance: 0.2 },
   { scenario: 'idle', field: 'rssMiB', title: 'idle: server RSS with 1,000 clients', unit: 'MiB', higherIsBetter: false, tolerance: 0.05 },
 ];
 
@@ -79,7 +82,7 @@ function args() {
   for (const id of wanted ?? []) if (!known.has(id)) throw new Error(`--scenarios: unknown scenario '${id}' (known: ${[...known].join(', ')})`);
   return {
     ref: value('ref'),
-    rounds: number('rounds', 4, 1),
+    rounds: number('rounds', 3, 1),
     windowS: number('window', 3, 1),
     scenarios: wanted ?? [...known],
     updateBaseline: argv.includes('--update-baseline'),
