@@ -33,11 +33,11 @@ export interface GuardedFigure {
 }
 
 /**
- * The guarded figures. Tolerances are what two runs of the same build differed by, pair to
- * pair, on a busy 2-core machine, with room: CPU per message within about 7%, RSS within
- * 4%, while p99 latency (a tail) and flood throughput (bound by the load generator sharing
- * the cores) moved by 30% and more in single pairs; the majority and median rule keeps
- * such single swings from failing the check.
+ * The guarded figures. Two runs of the same build, pair by pair on a busy 2-core machine,
+ * differed by up to 17% in CPU per message, 3% in RSS, and far more in p99 latency (a tail;
+ * up to 3x) and flood throughput (bound by the load generator sharing the cores; up to
+ * 1.7x). The tolerances sit where a single pair crosses them now and then, and the rule
+ * (all of 3 pairs, or 3 of 4, ... AND the medians) keeps such single swings from failing.
  */
 export const GUARDED: GuardedFigure[] = [
   { scenario: 'seed', field: 'cpuUsPerMessage', title: 'seed: server CPU per delivered message', unit: 'µs', higherIsBetter: false, tolerance: 0.1 },
@@ -96,7 +96,7 @@ function updateBaseline(): void {
   const baselinePath = fileURLToPath(new URL('../../bench/baseline.json', import.meta.url));
   const out = `${resultsDir}baseline-run.json`;
   mkdirSync(resultsDir, { recursive: true });
-  execFileSync(process.execPath, [fileURLToPath(new URL('./run.js', import.meta.url)), '--quick', '--no-micro', '--scenarios', 'seed,flood,many,idle', '--peers', 'ws-plain,raw-tcp,nats,wirecam', '--out', out], {
+  execFileSync(process.execPath, [fileURLToPath(new URL('./run.js', import.meta.url)), '--quick', '--no-micro', '--scenarios', 'seed,many,idle', '--peers', 'ws-plain,raw-tcp,nats,wirecam', '--out', out], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;

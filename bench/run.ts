@@ -1,6 +1,6 @@
 // `npm run bench`: the hot-path micro suites and the end-to-end scenarios, every peer in the
 // same run, one table on stdout and bench/results/latest.json on disk.
-//   --quick        shorter windows, one run per peer (what `npm run bench:check` uses)
+//   --quick        shorter windows, one run per peer (what `npm run bench:check -- --update-baseline` uses)
 //   --runs N       runs per peer and scenario; the median is reported (default 3)
 //   --peers a,b    only these peers (default: all that are available)
 //   --scenarios x  only these scenarios (ids below)
