@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { cpuSeconds, rssMiB } from './procstat.js';
 import type { ProducerSpec } from './load/producer.js';
+import { describeError } from '../src/util/describe-error.js';
 
 /** What the load generator speaks to each peer. */
 type ClientKind = 'wirecam' | 'ws' | 'tcp' | 'nats' | 'socketio';
@@ -65,8 +66,11 @@ export interface RunResult {
 }
 
 const root = fileURLToPath(new URL('../', import.meta.url)); // dist/
-/** WIRECAM_BENCH_CLI runs another build of wirecam (e.g. an older commit's) in the same harness. */
-const CLI = process.env.WIRECAM_BENCH_CLI ?? join(root, 'src/cli.js');
+/**
+ * The wirecam build a run starts unless told otherwise: this checkout's `dist/src/cli.js`, or
+ * WIRECAM_BENCH_CLI (the path of another build's `dist/src/cli.js`).
+ */
+export const WIRECAM_CLI = process.env.WIRECAM_BENCH_CLI ?? join(root, 'src/cli.js');
 const LOADGEN_SOURCE = join(root, '../bench/load/loadgen.c');
 const LOADGEN = join(root, 'bench/load/loadgen');
 const PRODUCER = join(root, 'bench/load/producer.js');
@@ -212,11 +216,41 @@ export function buildLoadgen(): string {
   return LOADGEN;
 }
 
+/** The nats-server binary, if one is installed where Debian or a manual install puts it. */
 export function natsAvailable(): string | null {
   for (const candidate of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
     if (existsSync(candidate)) return candidate;
   }
   return null;
+}
+
+/**
+ * Makes sure nats-server is there for the NATS column: when it is missing and this process
+ * runs as root with apt-get available, installs Debian's `nats-server` package (after an
+ * `apt-get update` if the first attempt fails on stale package lists). apt's output goes to
+ * stderr. Never throws: returns the binary, or null and the plain reason the column is missing.
+ */
+export function ensureNats(): { binary: string | null; reason?: string } {
+  const found = natsAvailable();
+  if (found) return { binary: found };
+  const missing = (why: string) => ({ binary: null, reason: `nats-server is not installed and ${why}: the NATS column is missing (Debian: apt-get install nats-server)` });
+  if (process.getuid?.() !== 0) return missing('this bench does not run as root, so it cannot install it');
+  if (!existsSync('/usr/bin/apt-get')) return missing('apt-get is not available to install it');
+  const apt = (args: string[]) =>
+    execFileSync('apt-get', args, { stdio: ['ignore', 2, 2], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  process.stderr.write('bench: nats-server missing; installing it with apt-get\n');
+  try {
+    try {
+      apt(['install', '-y', '--no-install-recommends', 'nats-server']);
+    } catch {
+      apt(['update']);
+      apt(['install', '-y', '--no-install-recommends', 'nats-server']);
+    }
+  } catch (error) {
+    return missing(`apt-get install nats-server failed (${describeError(error)})`);
+  }
+  const installed = natsAvailable();
+  return installed ? { binary: installed } : missing('apt-get installed no nats-server binary where expected');
 }
 
 export function socketIoAvailable(): boolean {
@@ -230,13 +264,19 @@ interface Started {
   producer: Omit<ProducerSpec, 'cameras' | 'rateHz' | 'durationMs'>;
 }
 
-async function startPeer(peer: PeerName, scenario: Scenario, dir: string): Promise<Started> {
+/** Which builds a run uses. */
+export interface RunOptions {
+  /** The `dist/src/cli.js` of the wirecam build to start for the wirecam peer; default WIRECAM_CLI. */
+  wirecamCli?: string;
+}
+
+async function startPeer(peer: PeerName, scenario: Scenario, dir: string, options: RunOptions): Promise<Started> {
   const port = await freePort();
   if (peer === 'wirecam') {
     const db = join(dir, `wirecam-${scenario.id}.db`);
     // WIRECAM_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles", profiles the server.
     const nodeArgs = (process.env.WIRECAM_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    const server = start(process.execPath, [...nodeArgs, CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', '--max-clients', '20000', '--max-connections-per-ip', '0', ...scenario.wirecamArgs]);
+    const server = start(process.execPath, [...nodeArgs, options.wirecamCli ?? WIRECAM_CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', '--max-clients', '20000', '--max-connections-per-ip', '0', ...scenario.wirecamArgs]);
     await waitForPort(port, 20_000);
     return { server, clientKind: 'wirecam', clientPort: port, producer: { mode: 'sqlite', db } };
   }
@@ -262,12 +302,16 @@ async function command(loadgens: Proc[], line: string, match: (l: string) => boo
   return answers.map((a) => JSON.parse(a) as Record<string, unknown>);
 }
 
-/** One peer, one scenario: the figures of the measurement window. */
-export async function runScenario(peer: PeerName, scenario: Scenario): Promise<RunResult> {
+/**
+ * One peer, one scenario: the figures of the measurement window. Every process it starts
+ * (server, load generators, producer) is ended by its PID before it returns or throws.
+ * Throws when a process does not start or answer within its bound.
+ */
+export async function runScenario(peer: PeerName, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'wirecam-bench-'));
   const procs: Proc[] = [];
   try {
-    const started = await startPeer(peer, scenario, dir);
+    const started = await startPeer(peer, scenario, dir, options);
     procs.push(started.server);
     let rssWithoutClientsMiB: number | undefined;
     if (scenario.idle) {

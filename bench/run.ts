@@ -1,6 +1,6 @@
 // `npm run bench`: the hot-path micro suites and the end-to-end scenarios, every peer in the
 // same run, one table on stdout and bench/results/latest.json on disk.
-//   --quick        shorter windows, one run per peer (what `npm run bench:check` uses)
+//   --quick        shorter windows, one run per peer (what `npm run bench:check -- --update-baseline` uses)
 //   --runs N       runs per peer and scenario; the median is reported (default 3)
 //   --peers a,b    only these peers (default: all that are available)
 //   --scenarios x  only these scenarios (ids below)
@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { PEERS, PEER_TITLES, natsAvailable, socketIoAvailable, runScenario, buildLoadgen, type PeerName, type RunResult, type Scenario } from './e2e.js';
+import { PEERS, PEER_TITLES, ensureNats, socketIoAvailable, runScenario, buildLoadgen, type PeerName, type RunResult, type Scenario } from './e2e.js';
 import { fdLimit } from './procstat.js';
 import { computeRatios, type Ratios } from './ratios.js';
 import type { MicroResult } from './micro.js';
@@ -143,9 +143,13 @@ async function main(): Promise<void> {
   const limit = fdLimit();
   notes.push(`file-descriptor limit: soft ${limit.soft}, hard ${limit.hard} (10,000 clients need ~10,100 in the server and ~5,100 per load generator)`);
   let wanted = (options.peers ?? [...PEERS]).filter((p) => (PEERS as readonly string[]).includes(p));
-  if (!natsAvailable()) {
-    wanted = wanted.filter((p) => p !== 'nats');
-    notes.push('nats-server not found: the NATS column is skipped (Debian: apt-get install nats-server)');
+  if (wanted.includes('nats')) {
+    const nats = ensureNats();
+    if (nats.binary === null) {
+      wanted = wanted.filter((p) => p !== 'nats');
+      notes.push(nats.reason!);
+      process.stderr.write(`bench: ${nats.reason!}\n`);
+    }
   }
   if (!socketIoAvailable()) {
     wanted = wanted.filter((p) => p !== 'socketio');
