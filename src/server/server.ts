@@ -23,6 +23,7 @@ import { createBus } from '../sources/create-bus.js';
 import { ProducerWriter } from '../sources/producers.js';
 import { runPath, type PathRunner } from '../sources/simulated-camera.js';
 import { startCommandSource, type PtyCommandSource } from '../sources/pty-command.js';
+import { configuredSecrets } from '../sources/command-secrets.js';
 import { StaticAssets } from './assets.js';
 import { buildGraph } from '../pipeline/graph.js';
 import { Hub } from '../fanout/hub.js';
@@ -247,7 +248,9 @@ export class WirecamServer {
     }
     const command = this.config['source-cmd'];
     if (command !== undefined) {
-      this.commandSource = await startCommandSource(command, (update) => this.producers.enqueue(update, COMMAND_PRODUCER), this.log, this.throttledLog);
+      this.commandSource = await startCommandSource(command, (update) => this.producers.enqueue(update, COMMAND_PRODUCER), this.log, this.throttledLog, {
+        secrets: configuredSecrets(this.config),
+      });
     }
   }
 

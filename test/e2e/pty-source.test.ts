@@ -85,3 +85,56 @@ describe.skipIf(!hasPty)('wirecam serve --source-cmd', () => {
     await stopProcess(server);
   });
 });
+
+const LINES = fileURLToPath(new URL('../helpers/pty-lines.mjs', import.meta.url));
+
+interface BulkRun {
+  /** x of every stored 'bulk' row, in seq order. */
+  stored: number[];
+  /** The service's log line for the end of the run. */
+  exited: Record<string, unknown>;
+}
+
+/** One server, one run of the fast producer printing `count` lines, then a clean stop. */
+async function bulkRun(count: number, ending: 'newline' | 'no-newline'): Promise<BulkRun> {
+  const dir = tempDir();
+  const db = join(dir, 'bulk.db');
+  const command = `'${process.execPath}' '${LINES}' '${join(dir, 'runs.txt')}' ${count} ${ending}`;
+  const server = await startServer(['--db', db, '--source-cmd', command]);
+  const exited = await waitFor(() => server.logs().find((l) => l.msg === 'source command exited; restarting'), 'the producer to exit', 30_000);
+  const { code } = await stopProcess(server);
+  expect(code).toBe(0);
+  const stored = queryStore<{ x: number }>(db, "SELECT x FROM camera_updates WHERE camera = 'bulk' ORDER BY id").map((r) => r.x);
+  return { stored, exited };
+}
+
+/** `runs` runs, two servers at a time (the machine is small and shared). */
+async function bulkRuns(runs: number, count: number, ending: 'newline' | 'no-newline'): Promise<BulkRun[]> {
+  const results: BulkRun[] = [];
+  for (let i = 0; i < runs; i += 2) {
+    results.push(...(await Promise.all(Array.from({ length: Math.min(2, runs - i) }, () => bulkRun(count, ending)))));
+  }
+  return results;
+}
+
+describe.skipIf(!hasPty)('wirecam serve --source-cmd: a producer that prints fast and exits', () => {
+  const expected = (count: number) => Array.from({ length: count }, (_, i) => 1_000_000 + i);
+
+  for (const count of [400, 3000]) {
+    it(`stores every one of ${count} lines, in order, with its exact value, in each of 10 runs`, async () => {
+      const runs = await bulkRuns(10, count, 'newline');
+      // The counts first: a failure shows every run at once.
+      expect(runs.map((r) => r.stored.length)).toEqual(runs.map(() => count));
+      for (const run of runs) {
+        expect(run.stored).toEqual(expected(count));
+        expect(run.exited).toMatchObject({ code: 0, lines: count, updates: count, rejected: 0, dropped: 0 });
+      }
+    }, 300_000);
+  }
+
+  it('takes a last line without a newline at the exit, whole, in each of 6 runs', async () => {
+    const runs = await bulkRuns(6, 400, 'no-newline');
+    expect(runs.map((r) => r.stored.length)).toEqual(runs.map(() => 400));
+    for (const run of runs) expect(run.stored).toEqual(expected(400));
+  }, 300_000);
+});
