@@ -1,7 +1,8 @@
 // A program's output, arriving in chunks of any size, to whole lines. A line is taken only
 // when it is complete, at its newline, never because a chunk happened to end there; what
-// follows the last newline when the output stops is handed back (`discard()`), not taken. A line longer than the bound is dropped whole: neither its
-// head nor its tail is ever taken as a line of its own.
+// follows the last newline when the output stops is handed back (`discard()`), not taken.
+// A line longer than the bound is dropped whole: neither its head nor its tail is ever
+// taken as a line of its own. Memory: at most `maxChars` characters are held.
 
 /** What the buffer hands back: whole lines, and the lines it had to drop for their length. */
 export interface LineSink {
@@ -13,6 +14,7 @@ export interface LineSink {
 /** How much of a dropped line is handed on (enough to mask a secret in it before it is cut for a log). */
 export const HEAD_CHARS = 4096;
 
+/** Splits output into whole lines for a LineSink; see the file's head for the rules. */
 export class LineBuffer {
   private partial = '';
   /** Inside a line that is already known to be too long: skip up to its newline. */
@@ -23,11 +25,6 @@ export class LineBuffer {
     private readonly maxChars: number,
     private readonly sink: LineSink,
   ) {}
-
-  /** Characters not yet ended by a newline (bounded by `maxChars`). */
-  get pending(): string {
-    return this.partial;
-  }
 
   /** Adds a chunk of output; every line it completes goes to the sink, in order. */
   push(chunk: string): void {
