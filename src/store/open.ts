@@ -132,8 +132,9 @@ function createFolders(path: string, folder: string): void {
 }
 
 /**
- * Takes the write lock and gives it back at once: SQLITE_READONLY (a read-only file, or an
- * opening that fell back to read-only) fails here. A lock held by another process
+ * Writes once and rolls back (a table created in a transaction that is never committed):
+ * SQLITE_READONLY (a read-only file, or an opening that fell back to read-only, which taking
+ * the write lock alone does not reveal) fails here. A lock held by another process
  * (SQLITE_BUSY) is not a fault of the path: the store is writable, only busy now.
  */
 function checkWritable(db: Db): void {
@@ -141,10 +142,11 @@ function checkWritable(db: Db): void {
   db.pragma('busy_timeout = 0');
   try {
     db.exec('BEGIN IMMEDIATE');
-    db.exec('ROLLBACK');
+    db.exec('CREATE TABLE wirecam_write_check (x)');
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
   } finally {
+    if (db.inTransaction) db.exec('ROLLBACK');
     db.pragma(`busy_timeout = ${timeout}`);
   }
 }

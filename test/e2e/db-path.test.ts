@@ -4,6 +4,8 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SCHEMA_SQL } from '../../src/store/schema.js';
 import { CLI, startProcess, startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
 import { connect, closeAllClients } from '../helpers/clients.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
@@ -103,6 +105,19 @@ describe('wirecam serve --db: a path that cannot hold a database stops the start
     // And one level deeper: the folder cannot be created.
     const deeper = join(readOnly, 'sub', 'camera.db');
     expectRefused(await refusedStart(deeper, nobody ?? {}), deeper, new RegExp(`cannot create its folder ${join(readOnly, 'sub')} \\(EACCES`));
+  });
+
+  it('a database file that cannot be written (as an unprivileged user)', async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o777); // the folder is writable (-wal and -shm can be made): only the file is not
+    const path = join(dir, 'camera.db');
+    const store = new Database(path);
+    store.pragma('journal_mode = WAL');
+    store.exec(SCHEMA_SQL); // wirecam's own: opening it writes nothing, only the check does
+    store.close();
+    chmodSync(path, asRoot ? 0o644 : 0o444); // root's file: nobody may read it, not write it
+    if (!asRoot) console.warn('not root: the read-only file is tried as the current user');
+    expectRefused(await refusedStart(path, nobody ?? {}), path, /SQLITE_READONLY/);
   });
 });
 
