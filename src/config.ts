@@ -14,8 +14,14 @@ export interface SettingSpec<K extends SettingKind = SettingKind, N extends stri
   default: ValueOf<K> | undefined;
   min?: number;
   max?: number;
-  /** Masked when the configuration is printed. */
+  /** Masked when the configuration is printed; its variable is kept from child programs (--source-cmd). */
   secret?: boolean;
+  /**
+   * The path of a file of secrets (token files): shown when the configuration is printed, but,
+   * like a secret, its variable is kept from child programs and the file's lines are masked
+   * in logged output of a child.
+   */
+  credentialFile?: boolean;
   /** For string settings: the only values accepted. */
   choices?: readonly string[];
 }
@@ -54,9 +60,9 @@ export const SERVE_SETTINGS = [
   setting({ name: 'heartbeat-ms', kind: 'integer', default: 10000, min: 10, max: 3_600_000, description: 'interval of heartbeat messages and pings' }),
   setting({ name: 'idle-timeout-ms', kind: 'integer', default: 60000, min: 50, max: 86_400_000, description: 'a connection silent this long is terminated' }),
   setting({ name: 'producer-token', kind: 'list', default: undefined, secret: true, description: 'tokens that make a connection a producer, comma-separated or repeated (a flag shows in ps: prefer WIRECAM_PRODUCER_TOKEN or --producer-token-file)' }),
-  setting({ name: 'producer-token-file', kind: 'string', default: undefined, description: 'file of producer tokens, one per line (# starts a comment)' }),
+  setting({ name: 'producer-token-file', kind: 'string', default: undefined, credentialFile: true, description: 'file of producer tokens, one per line (# starts a comment)' }),
   setting({ name: 'viewer-token', kind: 'list', default: undefined, secret: true, description: 'when set, viewers must present one of these tokens too (read access closed)' }),
-  setting({ name: 'viewer-token-file', kind: 'string', default: undefined, description: 'file of viewer tokens, one per line' }),
+  setting({ name: 'viewer-token-file', kind: 'string', default: undefined, credentialFile: true, description: 'file of viewer tokens, one per line' }),
   setting({ name: 'allowed-origin', kind: 'list', default: undefined, description: 'browser origins allowed to connect, e.g. https://shell.example (repeatable); other origins get 403' }),
   setting({ name: 'max-connections-per-ip', kind: 'integer', default: 1000, min: 0, max: 1_000_000, description: 'connections from one address beyond this are refused with 429 (0: no limit; behind a proxy every client has its address)' }),
   setting({ name: 'max-producer-rate', kind: 'number', default: 1000, min: 1, max: 1_000_000, description: 'updates per second one producer connection may send; the excess is refused with error rate_limited' }),
@@ -122,6 +128,16 @@ const ENV_NAME_EXCEPTIONS: Readonly<Record<string, string>> = { redis: 'WIRECAM_
 
 export function envName(settingName: string): string {
   return ENV_NAME_EXCEPTIONS[settingName] ?? `WIRECAM_${settingName.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * The environment variables that hold a wirecam secret or name a file of them (settings with
+ * `secret` or `credentialFile`), over every command's settings: what a child program such as
+ * --source-cmd's must not inherit. E.g. WIRECAM_PRODUCER_TOKEN, WIRECAM_REDIS_URL, WIRECAM_TOKEN.
+ */
+export function secretEnvNames(): string[] {
+  const specs: readonly SettingSpec[] = [...SERVE_SETTINGS, ...SIMULATE_SETTINGS, ...TAIL_SETTINGS, ...TOP_SETTINGS];
+  return [...new Set(specs.filter((spec) => spec.secret === true || spec.credentialFile === true).map((spec) => envName(spec.name)))];
 }
 
 function describeExpected(spec: SettingSpec): string {

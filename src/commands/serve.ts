@@ -15,7 +15,7 @@ export async function serve(argv: readonly string[]): Promise<void> {
   const server = await WirecamServer.start(config, log);
   const url = server.url;
   log.info(
-    { url, db: config.db, max_hz: config['max-hz'], demo: config.demo, producers: config['producer-token'] || config['producer-token-file'] ? 'enabled' : 'disabled', config: config.config },
+    { url, db: server.config.db, max_hz: config['max-hz'], demo: config.demo, producers: config['producer-token'] || config['producer-token-file'] ? 'enabled' : 'disabled', config: config.config },
     `listening on ${url}`,
   );
   if (config.demo) {

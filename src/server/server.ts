@@ -13,7 +13,7 @@ import { RateLimitedLog } from '../log.js';
 import { VERSION } from '../version.js';
 import { encodeFrame } from '../protocol/encode.js';
 import { CLOSE_GOING_AWAY, PROTOCOL_NAME, type Hello } from '../protocol/messages.js';
-import { openStore } from '../store/open.js';
+import { openStore, resolveStorePath } from '../store/open.js';
 import { StorePool } from '../store/worker-pool.js';
 import type { Rejected } from '../store/reader.js';
 import { Origins } from '../sources/origins.js';
@@ -23,6 +23,7 @@ import { createBus } from '../sources/create-bus.js';
 import { ProducerWriter } from '../sources/producers.js';
 import { runPath, type PathRunner } from '../sources/simulated-camera.js';
 import { startCommandSource, type PtyCommandSource } from '../sources/pty-command.js';
+import { configuredSecrets } from '../sources/command-secrets.js';
 import { StaticAssets } from './assets.js';
 import { buildGraph } from '../pipeline/graph.js';
 import { Hub } from '../fanout/hub.js';
@@ -236,9 +237,15 @@ export class WirecamServer {
     };
   }
 
-  /** Opens the store, loads the snapshot, and listens. Errors name what failed. */
-  static async start(config: ServeConfig, log: Logger): Promise<WirecamServer> {
-    // Fails early, on the main thread, with the path in the message; workers reopen it.
+  /**
+   * Opens the store, loads the snapshot, and listens. Errors name what failed. `config.db` is
+   * resolved once here (resolveStorePath) and that one path is what every thread opens and
+   * what `server.config.db` holds. Throws StoreOpenError, before anything starts, for a store
+   * path that cannot be used (store/open.ts says which).
+   */
+  static async start(given: ServeConfig, log: Logger): Promise<WirecamServer> {
+    const config: ServeConfig = { ...given, db: resolveStorePath(given.db) };
+    // Fails early, on the main thread, with the path and the reason; workers reopen it.
     openStore(config.db).close();
     const server = new WirecamServer(config, log);
     try {
@@ -289,7 +296,9 @@ export class WirecamServer {
     }
     const command = this.config['source-cmd'];
     if (command !== undefined) {
-      this.commandSource = await startCommandSource(command, (update) => this.producers.enqueue(update, COMMAND_PRODUCER), this.log, this.throttledLog);
+      this.commandSource = await startCommandSource(command, (update) => this.producers.enqueue(update, COMMAND_PRODUCER), this.log, this.throttledLog, {
+        secrets: configuredSecrets(this.config),
+      });
     }
   }
 

@@ -6,7 +6,13 @@
 import type { UpdateInput } from '../protocol/messages.js';
 import { checkCamera, checkTile, type Checked, type RejectReason } from '../protocol/validate.js';
 
-export type LineRejectReason = RejectReason | 'not_an_update' | 'bad_json' | 'unknown_type' | 'line_too_long';
+/**
+ * Why a line of a program's output is not an update: the validation reasons of every update,
+ * or the line's form. `line_too_long`: over MAX_LINE_CHARS (pty-command.ts); `incomplete_line`:
+ * the output was cut off (the program was stopped) after the line's last newline, so the
+ * characters after it are not known to be a whole line.
+ */
+export type LineRejectReason = RejectReason | 'not_an_update' | 'bad_json' | 'unknown_type' | 'line_too_long' | 'incomplete_line';
 
 export type ParsedLine =
   | { kind: 'update'; update: UpdateInput }

@@ -3,24 +3,55 @@
 // output in large blocks when it is not a terminal and would deliver camera states in bursts
 // seconds late. The command is restarted with backoff when it exits, and stopped (its whole
 // process group) on shutdown.
+//
+// Every line the program prints before it exits is read, also when it prints a lot and exits
+// at once. Reading a pty master through Node (libuv) loses what is still buffered when the
+// program exits: on the hang-up that the program's exit causes, libuv takes a short read
+// (and a pty read is always short, a few KB at most) as the end of the output and stops
+// reading, and node-pty ends the stream 200 ms after the exit in any case. So the end of a
+// run is not taken from the exit: a small shell (RUNNER) runs the command, then prints an
+// end marker with the command's exit status on the same terminal, after everything the
+// command printed, and keeps the terminal open until wirecam has read the marker and says so
+// (a newline on the terminal's input). Only then does it exit with the command's status.
+import { randomBytes } from 'node:crypto';
 import type { IPty } from 'node-pty';
 import type { UpdateInput } from '../protocol/messages.js';
 import type { Logger, RateLimitedLog } from '../log.js';
 import { Backoff } from '../client/backoff.js';
+import { describeError } from '../util/describe-error.js';
+import { Redactor } from '../util/redact.js';
 import { parseLine, type LineRejectReason } from './line-update.js';
+import { LineBuffer } from './line-buffer.js';
+import { commandEnvironment } from './command-secrets.js';
 
 /** Longer lines are dropped (and counted) rather than buffered without bound. */
 export const MAX_LINE_CHARS = 64 * 1024;
+/** A rejected line is logged cut to this many characters (after its secrets are masked). */
+export const LOGGED_LINE_CHARS = 200;
 /** A run this long counts as healthy: the next restart starts from the shortest delay. */
 const HEALTHY_RUN_MS = 10_000;
 /** How long a stopped command has to exit after SIGTERM before SIGKILL. */
 const STOP_GRACE_MS = 3_000;
+/**
+ * The shell around the command ($1), with the run's end marker as $2: the command's output,
+ * then a newline (which ends a last line printed without one: the command has exited), then
+ * "MARKER STATUS"; then it waits for wirecam's newline so that the terminal stays open until
+ * all of it has been read, and exits with the command's status. The command's text is an
+ * argument, never part of this script.
+ */
+const RUNNER = `/bin/sh -c "$1"
+status=$?
+printf '\\n%s %d\\n' "$2" "$status"
+read -r _
+exit "$status"`;
 
 export interface CommandSourceEvents {
   /** A valid update; false when it could not be queued (it is then counted as dropped). */
   update(update: UpdateInput): boolean;
+  /** `line`: the line as printed (a trailing \r removed), whole; the receiver cuts and masks it for a log. */
   rejected(reason: LineRejectReason, message: string, line: string): void;
   started(pid: number, run: number): void;
+  /** `code`: the command's exit status (128 + n when it was killed by signal n); `signal`: the runner's, when it was killed (stop). */
   exited(info: { code: number; signal: number | null; restartInMs: number | null }): void;
   /** The command could not be started at all (e.g. node-pty is missing). */
   failed(error: unknown): void;
@@ -39,14 +70,27 @@ export interface CommandSourceOptions {
   restart?: { initialDelayMs?: number; maxDelayMs?: number };
 }
 
+export interface StartCommandOptions extends CommandSourceOptions {
+  /** Values masked wherever the program's output or the command reaches the log (configuredSecrets() of command-secrets.ts). */
+  secrets?: Iterable<string>;
+}
+
 type Spawn = typeof import('node-pty').spawn;
+
+/** One run of the command: its terminal, its line buffer, and whether its end marker was read. */
+interface Run {
+  child: IPty;
+  marker: string;
+  lines: LineBuffer;
+  /** The command's exit status, from the end marker; null until the marker is read. */
+  status: number | null;
+}
 
 export class PtyCommandSource {
   readonly stats: CommandSourceStats = { runs: 0, lines: 0, updates: 0, rejected: 0, dropped: 0 };
   private readonly backoff: Backoff;
-  private child: IPty | null = null;
+  private current: Run | null = null;
   private childExited: Promise<void> = Promise.resolve();
-  private partial = '';
   private restartTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private spawnPty: Spawn | null = null;
@@ -64,23 +108,25 @@ export class PtyCommandSource {
     try {
       this.spawnPty = (await import('node-pty')).spawn;
     } catch (error) {
-      throw new Error(`--source-cmd needs node-pty, which could not be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      throw new Error(`--source-cmd needs node-pty, which could not be loaded: ${describeError(error).split(' Require stack:')[0]}`);
     }
     this.run();
   }
 
   private run(): void {
     if (this.stopped || this.spawnPty === null) return;
+    const marker = `wirecam-end-${randomBytes(16).toString('hex')}`;
     let child: IPty;
     try {
-      child = this.spawnPty('/bin/sh', ['-c', this.command], {
+      child = this.spawnPty('/bin/sh', ['-c', RUNNER, 'wirecam-source-cmd', this.command, marker], {
         name: 'dumb',
         // Wide, so that a program formatting to the terminal's width does not wrap lines.
         cols: 1000,
         rows: 50,
         cwd: process.cwd(),
         // TERM=dumb: still a terminal (line-buffered output) but no colours or cursor moves.
-        env: { ...process.env, TERM: 'dumb' } as Record<string, string>,
+        // Without wirecam's secrets: they are not the program's.
+        env: commandEnvironment(process.env, 'dumb'),
       });
     } catch (error) {
       this.events.failed(error);
@@ -88,18 +134,29 @@ export class PtyCommandSource {
       return;
     }
     const startedAt = Date.now();
-    this.child = child;
+    const run: Run = {
+      child,
+      marker,
+      status: null,
+      lines: new LineBuffer(MAX_LINE_CHARS, {
+        line: (line) => this.handleLine(run, line),
+        tooLong: (head) => this.reject('line_too_long', `a line longer than ${MAX_LINE_CHARS} characters`, head),
+      }),
+    };
+    this.current = run;
     this.stats.runs++;
-    this.partial = '';
     this.events.started(child.pid, this.stats.runs);
-    child.onData((data) => this.receive(data));
+    child.onData((data) => run.lines.push(data));
     this.childExited = new Promise((resolve) => {
       child.onExit(({ exitCode, signal }) => {
-        this.flushPartial();
-        this.child = null;
+        // Without the marker the output was cut off (the runner was killed): what follows the
+        // last newline may be half a line, and is not taken.
+        const rest = run.lines.discard().replace(/\r$/, '');
+        if (rest.trim() !== '') this.reject('incomplete_line', 'the output ended in the middle of a line (the command was stopped)', rest);
+        this.current = null;
         resolve();
         const restartInMs = this.scheduleRestart(startedAt);
-        this.events.exited({ code: exitCode, signal: signal ?? null, restartInMs });
+        this.events.exited({ code: run.status ?? exitCode, signal: signal ? signal : null, restartInMs });
       });
     });
   }
@@ -116,23 +173,17 @@ export class PtyCommandSource {
     return delay;
   }
 
-  private receive(data: string): void {
-    const text = this.partial + data;
-    const lines = text.split('\n');
-    this.partial = lines.pop()!;
-    for (const line of lines) this.handleLine(line);
-    if (this.partial.length > MAX_LINE_CHARS) {
-      this.partial = '';
-      this.reject('line_too_long', `a line longer than ${MAX_LINE_CHARS} characters`, '');
+  private handleLine(run: Run, raw: string): void {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (run.status === null && line.startsWith(run.marker)) {
+      const status = /^ (\d+)$/.exec(line.slice(run.marker.length));
+      if (status !== null) {
+        // Everything the command printed has been read: the runner may exit now.
+        run.status = Number(status[1]);
+        run.child.write('\n');
+        return;
+      }
     }
-  }
-
-  private flushPartial(): void {
-    if (this.partial !== '') this.handleLine(this.partial);
-    this.partial = '';
-  }
-
-  private handleLine(line: string): void {
     const parsed = parseLine(line, Date.now());
     if (parsed.kind === 'blank') return;
     this.stats.lines++;
@@ -146,7 +197,7 @@ export class PtyCommandSource {
 
   private reject(reason: LineRejectReason, message: string, line: string): void {
     this.stats.rejected++;
-    this.events.rejected(reason, message, line.replace(/\r$/, '').slice(0, 200));
+    this.events.rejected(reason, message, line);
   }
 
   /** Stops the command (SIGTERM to its process group, SIGKILL after a grace) for good. */
@@ -154,8 +205,8 @@ export class PtyCommandSource {
     this.stopped = true;
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     this.restartTimer = null;
-    const child = this.child;
-    if (child === null) return;
+    const child = this.current?.child;
+    if (child === undefined) return;
     signalGroup(child, 'SIGTERM');
     const killer = setTimeout(() => signalGroup(child, 'SIGKILL'), STOP_GRACE_MS);
     // Bounded: a process that survives SIGKILL (stuck in the kernel) must not hold up shutdown.
@@ -182,27 +233,35 @@ function signalGroup(child: IPty, signal: NodeJS.Signals): void {
 /**
  * The source as `wirecam serve` runs it: updates go to `enqueue` (the producer writer, so
  * they are stored before they are broadcast), and what happens to the command is logged,
- * invalid lines at most once per reason and interval.
+ * invalid lines at most once per reason and interval, cut to LOGGED_LINE_CHARS characters
+ * with every one of `options.secrets` masked first. Rejects when node-pty cannot be loaded.
  */
 export async function startCommandSource(
   command: string,
   enqueue: (update: UpdateInput) => boolean,
   log: Logger,
   throttle: RateLimitedLog,
-  options: CommandSourceOptions = {},
+  options: StartCommandOptions = {},
 ): Promise<PtyCommandSource> {
+  const redactor = new Redactor(options.secrets ?? []);
+  const shownCommand = redactor.redact(command, MAX_LINE_CHARS);
   const source: PtyCommandSource = new PtyCommandSource(
     command,
     {
       update: enqueue,
       rejected: (reason, message, line) => {
         const count = throttle.admit(`source-cmd:${reason}`);
-        if (count > 0) log.warn({ reason, message, line, count, rejected_total: source.stats.rejected }, 'skipped invalid line from --source-cmd');
+        if (count > 0) {
+          log.warn(
+            { reason, message: redactor.redact(message, LOGGED_LINE_CHARS), line: redactor.redact(line, LOGGED_LINE_CHARS), count, rejected_total: source.stats.rejected },
+            'skipped invalid line from --source-cmd',
+          );
+        }
       },
-      started: (pid, run) => log.info({ pid, run, command }, 'source command started'),
+      started: (pid, run) => log.info({ pid, run, command: shownCommand }, 'source command started'),
       exited: ({ code, signal, restartInMs }) =>
         log.warn({ code, signal, restart_in_ms: restartInMs, ...source.stats }, restartInMs === null ? 'source command stopped' : 'source command exited; restarting'),
-      failed: (error) => log.error({ err: error instanceof Error ? error.message : String(error), command }, 'source command could not be started'),
+      failed: (error) => log.error({ err: redactor.redact(describeError(error), MAX_LINE_CHARS), command: shownCommand }, 'source command could not be started'),
     },
     options,
   );

@@ -1,9 +1,12 @@
 // Opening the store: folder and schema created when missing, WAL, a busy timeout so that a
-// writer in another process makes us wait rather than fail.
+// writer in another process makes us wait rather than fail. The main thread opens it first
+// (without mustExist) and so checks the path: every unusable path fails there, at once,
+// with one reason.
 import Database from 'better-sqlite3';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { SCHEMA_SQL } from './schema.js';
+import { describeError } from '../util/describe-error.js';
 
 export type Db = Database.Database;
 
@@ -28,9 +31,28 @@ export interface OpenOptions {
   mustExist?: boolean;
 }
 
+/**
+ * The one form of a store path that every thread uses: absolute, with `.` and `..` taken
+ * lexically against the working directory (Node's path.resolve), so `/tmp/missing/../x/y.db`
+ * is `/tmp/x/y.db` whether or not `/tmp/missing` exists. The kernel would take `..` after the
+ * folder it names, and fail when that folder is missing; a path given to threads unresolved
+ * could therefore name another file, or none, than the one the main thread checked.
+ */
+export function resolveStorePath(path: string): string {
+  return resolve(path);
+}
+
+/**
+ * Opens (and, unless `mustExist`, creates with its folders) the store at `path`, resolved by
+ * resolveStorePath(). Without `mustExist` it also checks that the store is usable for
+ * writing, so that a bad path fails here, at once, rather than in a worker later.
+ * Throws StoreOpenError naming the path and the reason: a folder on the way that is a file
+ * or cannot be created, a path that is a folder or a device, a file that is not SQLite, a
+ * store that cannot be written (read-only file, folder or file system).
+ */
 export function openStore(path: string, options: OpenOptions = {}): Db {
-  const absolute = resolve(path);
-  if (!options.mustExist) createFolder(path, absolute);
+  const absolute = resolveStorePath(path);
+  const created = options.mustExist ? false : prepareFile(path, absolute);
   let db: Db | undefined;
   try {
     db = new Database(absolute, { fileMustExist: options.mustExist === true });
@@ -38,31 +60,93 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.exec(SCHEMA_SQL);
+    if (!options.mustExist) checkWritable(db);
     return db;
   } catch (error) {
     db?.close();
-    throw new StoreOpenError(path, reasonOf(error));
+    // Leave nothing behind of a store that never opened: the empty file was ours.
+    if (created) rmSync(absolute, { force: true });
+    throw new StoreOpenError(path, describeError(error));
   }
 }
 
-function createFolder(path: string, absolute: string): void {
+/**
+ * Creates the missing folders (0755) and, when the file is missing, an empty file (0644, an
+ * empty SQLite database), so that each failure has the system's exact reason. Returns
+ * whether it created the file.
+ */
+function prepareFile(path: string, absolute: string): boolean {
+  createFolders(path, dirname(absolute));
+  let stats: Stats;
   try {
-    const folder = dirname(absolute);
-    const created = mkdirSync(folder, { recursive: true, mode: 0o755 });
-    // The umask may have narrowed the mode; the folders we created (`created` is the topmost
-    // of them) are ours to set, all of them, or the leaf's 0755 would be unreachable.
-    if (created !== undefined) {
-      for (let dir = folder; ; dir = dirname(dir)) {
-        chmodSync(dir, 0o755);
-        if (dir === created || dir === dirname(dir)) break;
-      }
-    }
+    stats = statSync(absolute);
   } catch (error) {
-    throw new StoreOpenError(path, `cannot create its folder (${reasonOf(error)})`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreOpenError(path, describeError(error));
+    try {
+      closeSync(openSync(absolute, 'wx', 0o644));
+      return true;
+    } catch (createError) {
+      if ((createError as NodeJS.ErrnoException).code === 'EEXIST') return false; // created meanwhile: check it as SQLite
+      throw new StoreOpenError(path, `cannot create the file (${describeError(createError)})`);
+    }
+  }
+  if (stats.isDirectory()) throw new StoreOpenError(path, 'it is a folder, not a database file');
+  if (!stats.isFile()) throw new StoreOpenError(path, 'it is not a regular file (a device, pipe or socket)');
+  return false;
+}
+
+/**
+ * Creates `folder` and its missing parents, one at a time: the nearest existing one must be a
+ * folder. Not mkdir's `recursive`, which on some file systems never returns (/proc: mkdir
+ * answers ENOENT for a folder whose parent exists, and Node's recursion retries forever).
+ */
+function createFolders(path: string, folder: string): void {
+  const missing: string[] = [];
+  let dir = folder;
+  for (;;) {
+    let stats: Stats;
+    try {
+      stats = statSync(dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dir !== dirname(dir)) {
+        missing.push(dir);
+        dir = dirname(dir);
+        continue;
+      }
+      throw new StoreOpenError(path, `cannot reach its folder ${dir} (${describeError(error)})`);
+    }
+    if (!stats.isDirectory()) throw new StoreOpenError(path, `${dir} is not a folder`);
+    break;
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      mkdirSync(dir, { mode: 0o755 });
+      // The umask may have narrowed the mode; the folders we create are ours to set.
+      chmodSync(dir, 0o755);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) continue;
+      throw new StoreOpenError(path, `cannot create its folder ${dir} (${describeError(error)})`);
+    }
   }
 }
 
-function reasonOf(error: unknown): string {
-  if (error instanceof Error) return error.message.replace(/\s+/g, ' ');
-  return String(error);
+/**
+ * Writes once and rolls back (a table created in a transaction that is never committed):
+ * SQLITE_READONLY (a read-only file, or an opening that fell back to read-only, which taking
+ * the write lock alone does not reveal) fails here. A lock held by another process
+ * (SQLITE_BUSY) is not a fault of the path: the store is writable, only busy now.
+ */
+function checkWritable(db: Db): void {
+  const timeout = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 0');
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('CREATE TABLE wirecam_write_check (x)');
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+  } finally {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    db.pragma(`busy_timeout = ${timeout}`);
+  }
 }

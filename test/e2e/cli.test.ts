@@ -62,7 +62,7 @@ describe('bad invocations', () => {
     const db = join(tempDir(), 'garbage.db');
     writeFileSync(db, 'this is not SQLite '.repeat(100));
     const result = await runCli(['serve', '--port', '0', '--db', db]);
-    expectOneLineError(result, /cannot open database .*garbage\.db: file is not a database/);
+    expectOneLineError(result, /cannot open database .*garbage\.db: SQLITE_NOTADB: file is not a database/);
   });
 
   it('rejects an unknown command and a missing flag value', async () => {

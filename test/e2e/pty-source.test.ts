@@ -1,12 +1,14 @@
 // `wirecam serve --source-cmd`: a real child program on a pseudo-terminal, its lines stored
 // and broadcast, invalid lines counted and logged at a bounded rate, the program restarted
 // when it exits and stopped with the server.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
 import { connect, closeAllClients } from '../helpers/clients.js';
 import { queryStore } from '../helpers/store.js';
+import { redisAvailable, startRedis, stopRedis, type RedisServer } from '../helpers/redis.js';
 import { requirePty } from '../helpers/terminal.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -83,5 +85,134 @@ describe.skipIf(!hasPty)('wirecam serve --source-cmd', () => {
     expect(delays[1]!).toBeGreaterThan(delays[0]!);
     expect(server.logs().find((l) => l.msg === 'source command exited; restarting')).toMatchObject({ code: 7 });
     await stopProcess(server);
+  });
+});
+
+const LINES = fileURLToPath(new URL('../helpers/pty-lines.mjs', import.meta.url));
+
+interface BulkRun {
+  /** x of every stored 'bulk' row, in seq order. */
+  stored: number[];
+  /** The service's log line for the end of the run. */
+  exited: Record<string, unknown>;
+}
+
+/** One server, one run of the fast producer printing `count` lines, then a clean stop. */
+async function bulkRun(count: number, ending: 'newline' | 'no-newline'): Promise<BulkRun> {
+  const dir = tempDir();
+  const db = join(dir, 'bulk.db');
+  const command = `'${process.execPath}' '${LINES}' '${join(dir, 'runs.txt')}' ${count} ${ending}`;
+  const server = await startServer(['--db', db, '--source-cmd', command]);
+  const exited = await waitFor(() => server.logs().find((l) => l.msg === 'source command exited; restarting'), 'the producer to exit', 30_000);
+  const { code } = await stopProcess(server);
+  expect(code).toBe(0);
+  const stored = queryStore<{ x: number }>(db, "SELECT x FROM camera_updates WHERE camera = 'bulk' ORDER BY id").map((r) => r.x);
+  return { stored, exited };
+}
+
+/** `runs` runs, two servers at a time (the machine is small and shared). */
+async function bulkRuns(runs: number, count: number, ending: 'newline' | 'no-newline'): Promise<BulkRun[]> {
+  const results: BulkRun[] = [];
+  for (let i = 0; i < runs; i += 2) {
+    results.push(...(await Promise.all(Array.from({ length: Math.min(2, runs - i) }, () => bulkRun(count, ending)))));
+  }
+  return results;
+}
+
+describe.skipIf(!hasPty)('wirecam serve --source-cmd: a producer that prints fast and exits', () => {
+  const expected = (count: number) => Array.from({ length: count }, (_, i) => 1_000_000 + i);
+
+  for (const count of [400, 3000]) {
+    it(`stores every one of ${count} lines, in order, with its exact value, in each of 10 runs`, async () => {
+      const runs = await bulkRuns(10, count, 'newline');
+      // The counts first: a failure shows every run at once.
+      expect(runs.map((r) => r.stored.length)).toEqual(runs.map(() => count));
+      for (const run of runs) {
+        expect(run.stored).toEqual(expected(count));
+        expect(run.exited).toMatchObject({ code: 0, lines: count, updates: count, rejected: 0, dropped: 0 });
+      }
+    }, 300_000);
+  }
+
+  it('takes a last line without a newline at the exit, whole, in each of 6 runs', async () => {
+    const runs = await bulkRuns(6, 400, 'no-newline');
+    expect(runs.map((r) => r.stored.length)).toEqual(runs.map(() => 400));
+    for (const run of runs) expect(run.stored).toEqual(expected(400));
+  }, 300_000);
+});
+
+describe.skipIf(!hasPty)("wirecam serve --source-cmd: the program gets none of wirecam's secrets", () => {
+  const withRedis = redisAvailable('the Redis URL part of the --source-cmd secrets test');
+  let redis: RedisServer | null = null;
+  beforeAll(async () => {
+    if (withRedis) redis = await startRedis();
+  });
+  afterAll(async () => {
+    if (redis !== null) await stopRedis(redis);
+  });
+
+  it('leaves the secret variables out of its environment and masks secrets in logged lines', async () => {
+    const dir = tempDir();
+    const secrets = {
+      producer: 'producer-secret-4f1d9a',
+      viewer: 'viewer-secret-8c2e77',
+      file: 'file-secret-31b0c5',
+      tail: 'tail-secret-e6a2f0',
+      redisPassword: 'redis-secret-a9d4b2',
+    };
+    writeFileSync(join(dir, 'producer-tokens'), `# producers\n${secrets.file}\n`);
+    const env: NodeJS.ProcessEnv = {
+      WIRECAM_PRODUCER_TOKEN: secrets.producer,
+      WIRECAM_VIEWER_TOKEN: secrets.viewer,
+      WIRECAM_PRODUCER_TOKEN_FILE: join(dir, 'producer-tokens'),
+      WIRECAM_TOKEN: secrets.tail, // `wirecam tail`'s, in the same environment
+      WIRECAM_MAX_HZ: '30', // not a secret: stays
+      SOME_OTHER_VARIABLE: 'kept',
+    };
+    // The Redis server asks for no password; a URL with one still connects (the client warns).
+    if (redis !== null) env.WIRECAM_REDIS_URL = `redis://:${secrets.redisPassword}@127.0.0.1:${redis.port}`;
+    // The program prints one line that is not an update and carries every secret (as a
+    // program that echoes a request or a config would), with a long tail to be cut.
+    const line = `oops ${Object.values(secrets).join(' ')} ${'z'.repeat(400)}`;
+    writeFileSync(join(dir, 'line.txt'), `${line}\n`);
+    const command = `env > '${join(dir, 'env.txt')}'; cat '${join(dir, 'line.txt')}'; exec sleep 60`;
+    const server = await startServer(['--db', join(dir, 'camera.db'), '--source-cmd', command], env);
+    const logged = await waitFor(() => server.logs().find((l) => l.msg === 'skipped invalid line from --source-cmd'), 'the rejected line in the log');
+    const childEnv = readFileSync(join(dir, 'env.txt'), 'utf8');
+
+    const names = childEnv.split('\n').map((l) => l.split('=')[0]);
+    for (const name of ['WIRECAM_PRODUCER_TOKEN', 'WIRECAM_VIEWER_TOKEN', 'WIRECAM_PRODUCER_TOKEN_FILE', 'WIRECAM_TOKEN', 'WIRECAM_REDIS_URL']) expect(names).not.toContain(name);
+    for (const secret of Object.values(secrets)) expect(childEnv).not.toContain(secret);
+    expect(childEnv).toContain('SOME_OTHER_VARIABLE=kept');
+    expect(childEnv).toContain('WIRECAM_MAX_HZ=30');
+    expect(childEnv).toContain('TERM=dumb');
+
+    expect(logged.reason).toBe('not_an_update');
+    const text = logged.line as string;
+    const masked = ['producer', 'viewer', 'file', ...(redis !== null ? ['redisPassword'] : [])] as const;
+    for (const key of masked) expect(text).not.toContain(secrets[key]);
+    // `wirecam tail`'s token is not one the server is configured with: only kept from the child.
+    expect(text.startsWith(`oops *** *** *** ${secrets.tail} ${redis !== null ? '***' : secrets.redisPassword} zzz`)).toBe(true);
+    expect(text.length).toBeLessThanOrEqual(201); // cut to 200 characters and an ellipsis
+    expect(text.endsWith('z…')).toBe(true);
+    // Nothing else in the log carries them either.
+    const all = server.stdout.join('\n');
+    for (const key of masked) expect(all).not.toContain(secrets[key]);
+    await stopProcess(server);
+  });
+});
+
+describe.skipIf(!hasPty)('wirecam serve --source-cmd: a line cut off is never taken', () => {
+  it('does not store the half line a stopped program leaves, and says so', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'cut.db');
+    // One whole line, then half of one; the program is stopped (with the server) mid-line.
+    const server = await startServer(['--db', db, '--source-cmd', "printf 'camera=cut y=1 zoom=1 x=1\\ncamera=cut y=1 zoom=1 x=2'; exec sleep 60"]);
+    await waitFor(() => queryStore(db, "SELECT 1 FROM camera_updates WHERE camera = 'cut'").length === 1, 'the whole line stored');
+    const { code } = await stopProcess(server);
+    expect(code).toBe(0);
+    expect(queryStore<{ x: number }>(db, "SELECT x FROM camera_updates WHERE camera = 'cut' ORDER BY id").map((r) => r.x)).toEqual([1]);
+    expect(server.logs().find((l) => l.msg === 'skipped invalid line from --source-cmd')).toMatchObject({ reason: 'incomplete_line', line: 'camera=cut y=1 zoom=1 x=2' });
+    expect(server.logs().find((l) => l.msg === 'source command stopped')).toMatchObject({ updates: 1, rejected: 1 });
   });
 });

@@ -28,10 +28,13 @@ export interface Started {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startProcess(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; command?: string } = {}): Started {
+/** `uid`/`gid`: run as another user (the test must be root), e.g. to meet permissions root ignores. */
+export function startProcess(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; command?: string; uid?: number; gid?: number } = {}): Started {
   const child = spawn(options.command ?? process.execPath, args, {
     env: { ...process.env, ...options.env },
     cwd: options.cwd,
+    uid: options.uid,
+    gid: options.gid,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   running.add(child);
