@@ -1,7 +1,7 @@
 // Clients that asked for the same thing (encoding, cameras, rate) receive the same bytes at
 // the same moments. A group decides once per tick what is due for all of its members, builds
 // that tick's batch once, and writes it to each member in one call.
-import type { Encoding } from '../protocol/messages.js';
+import type { FrameFormat } from '../protocol/legacy.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 import { RateLimiter } from '../pipeline/rate-limiter.js';
 import type { FanoutClient, Subscription } from './client.js';
@@ -19,7 +19,7 @@ export interface GroupHost {
   now(): number;
 }
 
-export function groupKey(encoding: Encoding, subscription: Subscription): string {
+export function groupKey(encoding: FrameFormat, subscription: Subscription): string {
   const cameras = subscription.cameras === null ? '*' : [...subscription.cameras].sort().join(',');
   return `${encoding}|${subscription.maxHz}|${cameras}`;
 }
@@ -38,7 +38,7 @@ export class AudienceGroup {
 
   constructor(
     readonly key: string,
-    readonly encoding: Encoding,
+    readonly encoding: FrameFormat,
     readonly subscription: Subscription,
     /** Below the server's maximum: the stream graph already enforces that one. */
     private readonly throttled: boolean,

@@ -311,7 +311,7 @@ export class WirecamServer {
     const transport = (ws as unknown as { _socket: Socket })._socket as Transport;
     const client = this.hub.join(
       id,
-      mode.encoding,
+      mode.subprotocol === null ? 'legacy' : mode.encoding,
       transport,
       toSubscription(subscription.cameras, subscription.maxHz),
       hello === null ? undefined : encodeFrame(hello, mode.encoding),

@@ -22,7 +22,7 @@ import type { Redis } from 'ioredis';
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
-import type { ReadyFrame } from '../protocol/ready-frame.js';
+import { withLegacy, type ReadyFrame } from '../protocol/ready-frame.js';
 import type { Bus, BusState } from './bus.js';
 import { decodeEnvelope, DELIVERED_HERE, envelopeMeta, frameOfEnvelope, type Envelope } from './redis-envelope.js';
 import { defineScripts, queuePublish, queueRaise, REDIS_NAMES, type PublishMode } from './redis-scripts.js';
@@ -606,7 +606,7 @@ function prepare(frame: ReadyFrame): Prepared {
 }
 
 function withSeq(item: Prepared, seq: number, origin: number): ReadyFrame {
-  return { ...item.frame, ...fillSeq(item.template, seq), seq, origin };
+  return withLegacy({ ...item.frame, ...fillSeq(item.template, seq), seq, origin });
 }
 
 /** [seq, published] from the publish script's reply. */
