@@ -10,6 +10,7 @@ import { encodeBatch } from '../src/protocol/ready-frame.js';
 import type { Cursor } from '../src/store/reader.js';
 import { raiseSequences } from '../src/store/sequences.js';
 import { StoreMissingError } from '../src/store/identity.js';
+import { newEpoch } from '../src/store/meta.js';
 import type { ReadSide } from './store-worker.js';
 import { MAX_BATCHES_IN_FLIGHT, TAKEN, type StreamControl, type StreamMessage } from '../src/store/stream-messages.js';
 
@@ -125,13 +126,15 @@ export function streamStore(task: StreamTask, openSide: () => ReadSide, forget: 
    * Another file now sits at the store's path (restored from a backup, recreated by a
    * producer): rows already in it are not ours to send (they may predate what clients have),
    * so reading starts after its newest row, and ids continue above every seq already sent.
+   * Its tiles are not the ones clients hold either: it gets a new epoch (PROTOCOL.md 9).
    */
   function replaced(side: ReadSide): void {
     const newest = side.reader.newestIds();
     raiseSequences(side.db, cursor);
+    const epoch = newEpoch(side.db);
     cursor = { camera: Math.max(cursor.camera, newest.camera), tile: Math.max(cursor.tile, newest.tile) };
     dataVersion = null;
-    post({ type: 'replaced', cursor });
+    post({ type: 'replaced', cursor, epoch });
   }
 
   const onWrite = () => {

@@ -12,6 +12,8 @@ import type { UpdateInput } from '../src/protocol/messages.js';
 import { streamStore, type StreamTask } from './store-stream.js';
 import { fileIdentity, StoreMissingError } from '../src/store/identity.js';
 import { raiseSequences } from '../src/store/sequences.js';
+import { currentEpoch, tilesPrunedThrough } from '../src/store/meta.js';
+import { TileHistoryReader } from '../src/store/tile-history.js';
 
 export type { StreamTask };
 
@@ -26,7 +28,11 @@ export type StoreTask =
       floor: Cursor;
     }
   | { op: 'prune'; path: string; policy: RetentionPolicy; now: number }
-  | { op: 'newest'; path: string };
+  | { op: 'newest'; path: string }
+  /** The store's epoch (created if missing), retention's tile horizon, the newest tile seq. */
+  | { op: 'tileState'; path: string }
+  /** Tiles with a seq in (after, upTo], in seq order: each coordinate's latest ('map') or all ('since'). */
+  | { op: 'tiles'; path: string; read: 'map' | 'since'; after: number; upTo: number; limit: number };
 
 export interface SnapshotResult {
   batch: EncodedBatch;
@@ -39,6 +45,25 @@ export interface WriteResult {
 
 export interface PruneResult {
   deleted: number;
+  /** The highest tile seq retention has deleted so far (src/store/meta.ts). */
+  tilesPrunedThrough: number;
+}
+
+/** PROTOCOL.md section 9 as the store knows it. */
+export interface TileStateResult {
+  epoch: string;
+  /** The highest tile seq retention has deleted (0: none). */
+  prunedThrough: number;
+  /** The newest tile seq in the store (0: none). */
+  newest: number;
+}
+
+/** One batch of the map or of the tile history, encoded like the store tail's. */
+export interface TilesResult {
+  batch: EncodedBatch;
+  /** Read on from here. */
+  last: number;
+  more: boolean;
 }
 
 /** The newest row id of each table, for the cursor-lag metric. */
@@ -48,6 +73,8 @@ export type NewestResult = Cursor;
 // made by *other* connections, and this worker's own writes must wake its own reader.
 interface Connections {
   read?: ReadSide;
+  /** Statements on the read connection `db` (rebuilt when that connection is reopened). */
+  history?: { db: Db; reader: TileHistoryReader };
   write?: { db: Db; writer: StoreWriter; retention: Retention; identity: string; fresh: boolean };
 }
 
@@ -143,6 +170,22 @@ function snapshot(path: string): SnapshotResult {
   return moving({ batch, cursor });
 }
 
+function tileState(path: string): TileStateResult {
+  const side = readSide(path);
+  return { epoch: currentEpoch(side.db), prunedThrough: tilesPrunedThrough(side.db), newest: side.reader.newestIds().tile };
+}
+
+function tiles(path: string, read: 'map' | 'since', after: number, upTo: number, limit: number): TilesResult {
+  const side = readSide(path);
+  const entry = connectionsFor(path);
+  if (entry.history === undefined || entry.history.db !== side.db) {
+    entry.history = { db: side.db, reader: new TileHistoryReader(side.db) };
+  }
+  const reader = entry.history.reader;
+  const rows = read === 'map' ? reader.latestPerCoordinate(after, upTo, limit) : reader.tilesAfter(after, upTo, limit);
+  return moving({ batch: encodeBatch([], rows.tiles), last: rows.last, more: rows.more });
+}
+
 function write(path: string, updates: UpdateInput[], floor: Cursor): WriteResult {
   const side = writeSide(path);
   if (side.fresh) {
@@ -154,17 +197,19 @@ function write(path: string, updates: UpdateInput[], floor: Cursor): WriteResult
 }
 
 function prune(path: string, policy: RetentionPolicy, now: number): PruneResult {
-  const { retention } = writeSide(path);
+  const { retention, db } = writeSide(path);
   let deleted = 0;
   for (let round = 0; round < 100; round++) {
     const removed = retention.pruneOnce(policy, now);
     deleted += removed;
     if (removed === 0) break;
   }
-  return { deleted };
+  return { deleted, tilesPrunedThrough: tilesPrunedThrough(db) };
 }
 
-export default function run(task: StoreTask): SnapshotResult | WriteResult | PruneResult | NewestResult | Promise<void> {
+export default function run(
+  task: StoreTask,
+): SnapshotResult | WriteResult | PruneResult | NewestResult | TileStateResult | TilesResult | Promise<void> {
   try {
     switch (task.op) {
       case 'snapshot':
@@ -177,6 +222,10 @@ export default function run(task: StoreTask): SnapshotResult | WriteResult | Pru
         return prune(task.path, task.policy, task.now);
       case 'newest':
         return readSide(task.path).reader.newestIds();
+      case 'tileState':
+        return tileState(task.path);
+      case 'tiles':
+        return tiles(task.path, task.read, task.after, task.upTo, task.limit);
     }
   } catch (error) {
     forget(task.path);

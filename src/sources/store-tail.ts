@@ -21,8 +21,8 @@ export interface StoreTailEvents {
   rejected(rows: readonly Rejected[]): void;
   failed(error: unknown): void;
   recovered(): void;
-  /** Another file now sits at the store's path; reading continues after `cursor`. */
-  replaced(cursor: Cursor): void;
+  /** Another file now sits at the store's path; reading continues after `cursor`; `epoch` is its new epoch. */
+  replaced(cursor: Cursor, epoch: string): void;
   /** Whether commits wake the reader (the store's folder is watched) or it polls. */
   watching(watched: boolean): void;
   /** Resolves once writes that may have produced these rows have reported their origins. */
@@ -133,7 +133,7 @@ export class StoreTail {
           break;
         case 'replaced':
           this.cursor = message.cursor;
-          this.events.replaced(message.cursor);
+          this.events.replaced(message.cursor, message.epoch);
           break;
         case 'watching':
           this.events.watching(message.watching);

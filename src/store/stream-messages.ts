@@ -10,8 +10,8 @@ export type StreamMessage =
   /** The store cannot be read (first failure, then every few seconds while it lasts). */
   | { type: 'failed'; error: string }
   | { type: 'recovered' }
-  /** A different file now sits at the store's path; reading continues after `cursor`. */
-  | { type: 'replaced'; cursor: Cursor }
+  /** A different file now sits at the store's path; reading continues after `cursor`; its new `epoch`. */
+  | { type: 'replaced'; cursor: Cursor; epoch: string }
   /** Whether commits wake the stream (folder watched) or it polls. */
   | { type: 'watching'; watching: boolean };
 

@@ -7,9 +7,18 @@ import { fileURLToPath } from 'node:url';
 import type { Cursor } from './reader.js';
 import type { RetentionPolicy } from './retention.js';
 import type { UpdateInput } from '../protocol/messages.js';
-import type { NewestResult, PruneResult, SnapshotResult, StoreTask, StreamTask, WriteResult } from '../../workers/store-worker.js';
+import type {
+  NewestResult,
+  PruneResult,
+  SnapshotResult,
+  StoreTask,
+  StreamTask,
+  TileStateResult,
+  TilesResult,
+  WriteResult,
+} from '../../workers/store-worker.js';
 
-export type { SnapshotResult };
+export type { SnapshotResult, TileStateResult, TilesResult };
 
 /** The compiled worker; from sources (tests) the build output is used. */
 function workerFile(): string {
@@ -72,6 +81,19 @@ export class StorePool {
   /** The newest row id of each table; one cheap query, for metrics, never on the broadcast path. */
   newestIds(): Promise<NewestResult> {
     return this.run({ op: 'newest', path: this.path });
+  }
+
+  /** The store's epoch, retention's tile horizon and newest tile seq (PROTOCOL.md 9). */
+  tileState(): Promise<TileStateResult> {
+    return this.run({ op: 'tileState', path: this.path });
+  }
+
+  /**
+   * One batch (at most `limit` rows) of tiles with a seq in (after, upTo], in seq order:
+   * each coordinate's latest ('map') or every one ('since'). Read on from `last` while `more`.
+   */
+  tiles(read: 'map' | 'since', after: number, upTo: number, limit: number): Promise<TilesResult> {
+    return this.run({ op: 'tiles', path: this.path, read, after, upTo, limit });
   }
 
   async close(): Promise<void> {
