@@ -19,6 +19,8 @@ export interface Subscription {
   /** null: every camera ("*"). */
   cameras: ReadonlySet<string> | null;
   maxHz: number;
+  /** false: no tile updates at all (`tiles=none`, PROTOCOL.md section 9); absent: tiles too. */
+  tiles?: boolean;
 }
 
 export function subscribes(subscription: Subscription, camera: string): boolean {

@@ -21,7 +21,7 @@ export interface GroupHost {
 
 export function groupKey(encoding: FrameFormat, subscription: Subscription): string {
   const cameras = subscription.cameras === null ? '*' : [...subscription.cameras].sort().join(',');
-  return `${encoding}|${subscription.maxHz}|${cameras}`;
+  return `${encoding}|${subscription.maxHz}|${cameras}${subscription.tiles === false ? '|no-tiles' : ''}`;
 }
 
 export class AudienceGroup {
@@ -75,6 +75,7 @@ export class AudienceGroup {
   }
 
   offer(frame: ReadyFrame): void {
+    if (frame.kind === 'tile' && this.subscription.tiles === false) return;
     if (frame.kind === 'tile' || !this.throttled) {
       this.makeDue(frame);
       return;

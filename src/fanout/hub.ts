@@ -71,17 +71,38 @@ export class Hub implements GroupHost {
 
   /** Registers a client and writes its snapshot; `greeting` (hello) goes first when given. */
   join(id: number, encoding: FrameFormat, transport: Transport, subscription: Subscription, greeting?: Buffer): FanoutClient {
+    const client = this.register(id, encoding, transport, subscription);
+    this.enter(client, greeting);
+    return client;
+  }
+
+  /**
+   * A client known to the hub but receiving no broadcast yet (its map is being sent,
+   * src/fanout/map-delivery.ts); `enter` starts its broadcast with the snapshot.
+   */
+  register(id: number, encoding: FrameFormat, transport: Transport, subscription: Subscription): FanoutClient {
     const client = new FanoutClient(id, encoding, transport, subscription, this.clientHooks);
     this.clients.add(client);
+    return client;
+  }
+
+  /** Writes the registered client's snapshot (after `greeting`, if any) and starts its broadcast. */
+  enter(client: FanoutClient, greeting?: Buffer): void {
+    if (client.closed || client.group !== null) return;
+    const transport = client.transport;
     transport.cork();
     if (greeting) transport.write(greeting);
-    this.enterGroup(client, subscription, () => true);
+    this.enterGroup(client, client.subscription, () => true);
     transport.uncork();
-    return client;
   }
 
   /** Replaces a client's subscription; the snapshot covers only the newly subscribed cameras. */
   resubscribe(client: FanoutClient, subscription: Subscription): void {
+    if (client.group === null) {
+      // Registered, not entered yet: `enter` will use the new subscription.
+      client.subscription = subscription;
+      return;
+    }
     const before = client.subscription;
     const owed = this.owedByGroup(client, subscription);
     this.leaveGroup(client);

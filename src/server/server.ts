@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
 import { VERSION } from '../version.js';
 import { encodeFrame } from '../protocol/encode.js';
-import { CLOSE_GOING_AWAY, PROTOCOL_NAME, type Hello } from '../protocol/messages.js';
+import { CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, PROTOCOL_NAME, type Hello } from '../protocol/messages.js';
 import { openStore } from '../store/open.js';
 import { StorePool } from '../store/worker-pool.js';
 import type { Rejected } from '../store/reader.js';
@@ -26,7 +26,9 @@ import { startCommandSource, type PtyCommandSource } from '../sources/pty-comman
 import { StaticAssets } from './assets.js';
 import { buildGraph } from '../pipeline/graph.js';
 import { Hub } from '../fanout/hub.js';
-import type { Transport } from '../fanout/client.js';
+import type { FanoutClient, Transport } from '../fanout/client.js';
+import { MapDeliveries } from '../fanout/map-delivery.js';
+import { StoreTileHistory, type TileHistory } from '../sources/tile-history.js';
 import { AccessPolicy } from './access.js';
 import { createListener } from './listener.js';
 import { admit, refuseUpgrade, remoteAddress, type Admission } from './upgrade.js';
@@ -51,6 +53,8 @@ const SHUTDOWN_WRITE_WAIT_MS = 10_000;
 /** How long shutdown waits for clients to answer the 1001 close. */
 const SHUTDOWN_CLOSE_WAIT_MS = 2_000;
 const RETENTION_INTERVAL_MS = 60_000;
+/** RFC 6455 section 7.4.1: the server met a condition that kept it from serving the request. */
+const CLOSE_INTERNAL_ERROR = 1011;
 
 export class WirecamServer {
   readonly counters: ServiceCounters = createCounters();
@@ -79,6 +83,10 @@ export class WirecamServer {
   private started = false;
   private storeState: { state: StoreState; error: string | null } = { state: 'ok', error: null };
   private readonly sessionContext: SessionContext;
+  private readonly history: TileHistory;
+  /** Set once the history is loaded (begin()); clients are accepted only after that. */
+  private deliveries!: MapDeliveries;
+  private readonly sessionOf = new WeakMap<FanoutClient, Session>();
 
   private constructor(
     readonly config: ServeConfig,
@@ -109,11 +117,17 @@ export class WirecamServer {
           if (watched) this.log.debug({ db: config.db }, 'store changes are watched (woken by the kernel)');
           else this.log.warn({ db: config.db, poll_ms: config['poll-ms'] }, "the store's folder cannot be watched; polling for commits");
         },
-        replaced: (cursor) =>
-          this.log.warn({ db: config.db, camera_seq: cursor.camera, tile_seq: cursor.tile }, 'store file was replaced; reading continues after its newest rows, seq keeps increasing'),
+        replaced: (cursor, epoch) => {
+          this.storeReplaced(epoch, cursor.tile);
+          this.log.warn(
+            { db: config.db, camera_seq: cursor.camera, tile_seq: cursor.tile, epoch },
+            'store file was replaced; reading continues after its newest rows, seq keeps increasing; new epoch (resuming clients rebuild their map)',
+          );
+        },
         beforePublish: () => this.producers.currentWrite(),
       },
     );
+    this.history = new StoreTileHistory(this.pool, () => this.tail.position.tile);
     this.producers = new ProducerWriter(
       this.pool,
       this.origins,
@@ -227,6 +241,24 @@ export class WirecamServer {
 
   private async begin(): Promise<void> {
     this.hub.seed(await this.bus.snapshot(await this.tail.snapshot()));
+    this.deliveries = new MapDeliveries(
+      this.hub,
+      this.history,
+      { batchRows: this.config['batch-rows'], maxHeld: this.config['map-held-tiles'] },
+      {
+        planned: (client, plan, tileSeq) => {
+          const hello = this.sessionOf.get(client)?.hello;
+          if (hello) client.write(encodeFrame({ ...hello, tile_seq: tileSeq, recovered: plan.recovered }, hello.encoding));
+        },
+        failed: (client, reason, error) => {
+          const detail = error === undefined ? reason : `${reason}: ${describe(error)}`;
+          if (this.throttledLog.admit('map-failed') > 0) this.log.warn({ err: detail }, 'map not sent; client closed, it may reconnect and resume');
+          this.sessionOf.get(client)?.close(error === undefined ? CLOSE_SLOW_CONSUMER : CLOSE_INTERNAL_ERROR, error === undefined ? 'too many tiles held' : 'map unavailable');
+        },
+        delivered: (client, tiles, ms) => this.log.debug({ session: client.id, tiles, ms }, 'map sent'),
+      },
+      await this.history.start(),
+    );
     this.tail.frames.subscribe((frames) => {
       countRead(this.counters, frames);
       this.bus.publish(frames);
@@ -235,7 +267,10 @@ export class WirecamServer {
       maxHz: this.config['max-hz'],
       burst: this.config.burst,
       onCoalesced: (count) => this.hub.coalesced(count),
-    }).subscribe((frame) => this.hub.publish(frame));
+    }).subscribe((frame) => {
+      this.deliveries.observe(frame);
+      this.hub.publish(frame);
+    });
     this.tail.start();
     this.started = true;
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
@@ -291,7 +326,7 @@ export class WirecamServer {
   private connect(ws: WebSocket, admission: Admission, address: string): void {
     this.access.connected(address);
     const id = this.nextClientId++;
-    const { mode, subscription, role } = admission;
+    const { mode, subscription, role, tiles } = admission;
     const hello: Hello | null =
       mode.subprotocol === null
         ? null
@@ -305,19 +340,25 @@ export class WirecamServer {
             cameras: subscription.cameras,
             max_hz: subscription.maxHz,
             heartbeat_ms: this.config['heartbeat-ms'],
+            epoch: this.history.epoch(),
+            tile_seq: this.deliveries.tileSeq,
+            recovered: false,
           };
     // Broadcast frames are written straight to the socket, bypassing ws's per-send framing:
     // they were framed once for everyone. ws still owns reading, pings and the close handshake.
     const transport = (ws as unknown as { _socket: Socket })._socket as Transport;
-    const client = this.hub.join(
-      id,
-      mode.subprotocol === null ? 'legacy' : mode.encoding,
-      transport,
-      toSubscription(subscription.cameras, subscription.maxHz),
-      hello === null ? undefined : encodeFrame(hello, mode.encoding),
-    );
-    const session = new Session(id, ws, client, role, mode.encoding, this.sessionContext);
+    const format = mode.subprotocol === null ? 'legacy' : mode.encoding;
+    const fanoutSubscription = toSubscription(subscription.cameras, subscription.maxHz, tiles.tiles !== 'none');
+    // A map or a resume first (PROTOCOL.md section 9): hello when the plan is known, then the
+    // tiles, then the snapshot and live updates (map-delivery.ts).
+    const withMap = hello !== null && (tiles.tiles === 'map' || tiles.resume !== null);
+    const client = withMap
+      ? this.hub.register(id, format, transport, fanoutSubscription)
+      : this.hub.join(id, format, transport, fanoutSubscription, hello === null ? undefined : encodeFrame(hello, mode.encoding));
+    const session = new Session(id, ws, client, role, mode.encoding, this.sessionContext, hello);
     this.sessions.add(session);
+    this.sessionOf.set(client, session);
+    if (withMap) void this.deliveries.deliver(client, tiles, () => ({ epoch: this.history.epoch() }));
     ws.on('message', (data: Buffer, isBinary: boolean) => session.handle(data, isBinary));
     ws.on('pong', () => session.heard());
     ws.on('ping', () => session.heard());
@@ -350,6 +391,12 @@ export class WirecamServer {
     return stalled === null ? this.storeState : { state: 'busy', error: stalled };
   }
 
+  /** Another file at the store's path: its own epoch, and tiles up to `tileSeq` never published. */
+  private storeReplaced(epoch: string, tileSeq: number): void {
+    this.history.replaced?.(epoch);
+    this.deliveries?.raise(tileSeq);
+  }
+
   private storeRecovered(): void {
     this.storeState = { state: 'ok', error: null };
     this.log.info({ db: this.config.db }, 'store readable again');
@@ -360,12 +407,16 @@ export class WirecamServer {
     if (policy.maxAgeMs === 0 && policy.maxRows === 0) return;
     const prune = () => {
       this.pool.prune(policy).then(
-        ({ deleted }) => {
-          if (deleted > 0) this.log.debug({ deleted }, 'retention pruned rows');
+        ({ deleted, tilesPrunedThrough }) => {
+          this.history.pruned?.(tilesPrunedThrough);
+          if (deleted > 0) this.log.debug({ deleted, tiles_pruned_through: tilesPrunedThrough }, 'retention pruned rows');
         },
         (error: unknown) => this.log.warn({ err: describe(error) }, 'retention failed'),
       );
     };
+    // Once at start too: a store that grew while the service was down is bounded at once,
+    // and the resume horizon (PROTOCOL.md section 9) is known from the first client on.
+    prune();
     this.retentionTimer = setInterval(prune, RETENTION_INTERVAL_MS);
     this.retentionTimer.unref();
   }

@@ -3,7 +3,14 @@
 import { requestUrl } from './request-url.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { chooseSubprotocol, parseSubscriptionQuery, type SessionMode, type SubscriptionRequest } from '../protocol/negotiate.js';
+import {
+  chooseSubprotocol,
+  parseSubscriptionQuery,
+  parseTileQuery,
+  type SessionMode,
+  type SubscriptionRequest,
+  type TileRequest,
+} from '../protocol/negotiate.js';
 import type { Role } from '../protocol/messages.js';
 import { presentedToken } from './auth.js';
 import type { AccessPolicy } from './access.js';
@@ -11,6 +18,8 @@ import type { AccessPolicy } from './access.js';
 export interface Admission {
   mode: SessionMode;
   subscription: SubscriptionRequest;
+  /** The map and resume asked for (PROTOCOL.md section 9); legacy JSON mode gets live tiles only. */
+  tiles: TileRequest;
   role: Role;
 }
 
@@ -38,6 +47,10 @@ export function admit(request: IncomingMessage, policy: AdmissionPolicy): Admiss
   if (!mode.ok) return { ok: false, status: 400, message: mode.reason };
   const subscription = parseSubscriptionQuery(url.searchParams, policy.maxHz);
   if (!subscription.ok) return { ok: false, status: 400, message: subscription.reason };
+  const tiles = parseTileQuery(url.searchParams);
+  if (!tiles.ok) return { ok: false, status: 400, message: tiles.reason };
+  // Legacy JSON mode has no hello to carry an epoch: only live tiles apply there.
+  const tileRequest: TileRequest = mode.value.subprotocol === null ? { tiles: 'live', resume: null } : tiles.value;
   const token = presentedToken(request, url.searchParams);
   let role: Role = 'viewer';
   if (token !== null) {
@@ -49,7 +62,7 @@ export function admit(request: IncomingMessage, policy: AdmissionPolicy): Admiss
   } else if (access.viewerTokens !== null) {
     return { ok: false, status: 401, message: 'a token is required' };
   }
-  return { ok: true, value: { mode: mode.value, subscription: subscription.value, role } };
+  return { ok: true, value: { mode: mode.value, subscription: subscription.value, tiles: tileRequest, role } };
 }
 
 const STATUS_TEXT: Record<number, string> = {
