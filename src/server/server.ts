@@ -29,6 +29,8 @@ import { Hub } from '../fanout/hub.js';
 import type { FanoutClient, Transport } from '../fanout/client.js';
 import { MapDeliveries } from '../fanout/map-delivery.js';
 import { StoreTileHistory, type TileHistory } from '../sources/tile-history.js';
+import { RedisTileHistory } from '../sources/redis-tile-history.js';
+import { RedisBus } from '../sources/redis-bus.js';
 import { AccessPolicy } from './access.js';
 import { createListener } from './listener.js';
 import { admit, refuseUpgrade, remoteAddress, type Admission } from './upgrade.js';
@@ -127,7 +129,11 @@ export class WirecamServer {
         beforePublish: () => this.producers.currentWrite(),
       },
     );
-    this.history = new StoreTileHistory(this.pool, () => this.tail.position.tile);
+    // With Redis the history is the deployment's (any node serves a resume), else the store's.
+    this.history =
+      this.bus instanceof RedisBus
+        ? new RedisTileHistory({ url: config.redis!, nodeId: this.bus.nodeId })
+        : new StoreTileHistory(this.pool, () => this.tail.position.tile);
     this.producers = new ProducerWriter(
       this.pool,
       this.origins,
@@ -446,6 +452,7 @@ export class WirecamServer {
     this.graphSubscription?.unsubscribe();
     await this.tail.stop();
     await this.bus.stop();
+    await this.history.stop?.();
     await this.pool.close();
     this.http.closeAllConnections();
   }

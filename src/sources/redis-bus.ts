@@ -25,7 +25,7 @@ import { RateLimitedLog } from '../log.js';
 import { withLegacy, type ReadyFrame } from '../protocol/ready-frame.js';
 import type { Bus, BusState } from './bus.js';
 import { decodeEnvelope, DELIVERED_HERE, envelopeMeta, frameOfEnvelope, type Envelope } from './redis-envelope.js';
-import { defineScripts, queuePublish, queueRaise, REDIS_NAMES, type PublishMode } from './redis-scripts.js';
+import { DEFAULT_TILE_HISTORY, defineScripts, queuePublish, queueRaise, REDIS_NAMES, type PublishMode } from './redis-scripts.js';
 import { planResync, type Mine, type ResyncAction } from './resync-plan.js';
 import { fillSeq, messageOfFrame, seqTemplate, type SeqTemplate } from './seq-template.js';
 import { TileSequencer } from './tile-sequencer.js';
@@ -37,6 +37,8 @@ export interface RedisBusOptions {
   log: Logger;
   /** How long start waits for Redis before serving from the local store alone. */
   startWaitMs?: number;
+  /** Tiles kept in the Redis history stream for clients' map and resume (--tile-history). */
+  tileHistory?: number;
 }
 
 /** Reconnection delays double from this, up to RETRY_MAX_MS (ioredis reconnects by itself). */
@@ -61,6 +63,8 @@ type Phase = 'connecting' | 'online' | 'down' | 'resyncing';
 interface Prepared {
   frame: ReadyFrame;
   template: SeqTemplate;
+  /** Tiles: "x,y", the key of the history's latest-per-coordinate hash. */
+  coordinate: string;
 }
 
 export function defaultNodeId(): string {
@@ -99,11 +103,13 @@ export class RedisBus implements Bus {
   private resyncTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly startWaitMs: number;
+  private readonly tileHistory: number;
 
   constructor(options: RedisBusOptions) {
     this.nodeId = options.nodeId;
     this.log = options.log;
     this.startWaitMs = options.startWaitMs ?? START_WAIT_MS;
+    this.tileHistory = options.tileHistory ?? DEFAULT_TILE_HISTORY;
     this.commands = new (loadRedis())(options.url, {
       lazyConnect: true,
       // Fail fast while Redis is away: the update is served locally instead of waiting.
@@ -544,6 +550,8 @@ export class RedisBus implements Bus {
       floor,
       meta: envelopeMeta({ timestamp, origin, flags, node: this.nodeId, camera }),
       ...template,
+      historyLength: this.tileHistory,
+      coordinate: item.coordinate,
     };
   }
 
@@ -602,7 +610,8 @@ export class RedisBus implements Bus {
 
 /** Encoded once more, with the seq left open: the only encoding done for a published update. */
 function prepare(frame: ReadyFrame): Prepared {
-  return { frame, template: seqTemplate(messageOfFrame(frame.json)) };
+  const message = messageOfFrame(frame.json);
+  return { frame, template: seqTemplate(message), coordinate: message.type === 'tile_update' ? `${message.x},${message.y}` : '' };
 }
 
 function withSeq(item: Prepared, seq: number, origin: number): ReadyFrame {
@@ -625,6 +634,6 @@ function describe(error: unknown): string {
  * ioredis, loaded on first use: a node without --redis (most of them) does not carry its
  * code (some 15 MB of resident memory).
  */
-function loadRedis(): typeof Redis {
+export function loadRedis(): typeof Redis {
   return (createRequire(import.meta.url)('ioredis') as { Redis: typeof Redis }).Redis;
 }

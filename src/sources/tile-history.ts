@@ -34,6 +34,8 @@ export interface TileHistory {
   replaced?(epoch: string): void;
   /** Retention pruned the local store's tiles through `seq` (only where the store is the history). */
   pruned?(seq: number): void;
+  /** Closes what it opened. */
+  stop?(): Promise<void>;
 }
 
 /** The store's history, read in the worker pool. */
