@@ -22,6 +22,7 @@ import type { Bus } from '../sources/bus.js';
 import { createBus } from '../sources/create-bus.js';
 import { ProducerWriter } from '../sources/producers.js';
 import { runPath, type PathRunner } from '../sources/simulated-camera.js';
+import { runTiles } from '../sources/simulated-tiles.js';
 import { startCommandSource, type PtyCommandSource } from '../sources/pty-command.js';
 import { StaticAssets } from './assets.js';
 import { buildGraph } from '../pipeline/graph.js';
@@ -77,6 +78,7 @@ export class WirecamServer {
   private readonly throttledLog = new RateLimitedLog(10_000);
   private graphSubscription: RxSubscription | null = null;
   private demo: PathRunner | null = null;
+  private stopDemoTiles: (() => void) | null = null;
   private commandSource: PtyCommandSource | null = null;
   private readonly assets = new StaticAssets();
   private retentionTimer: NodeJS.Timeout | null = null;
@@ -285,6 +287,7 @@ export class WirecamServer {
     this.scheduleRetention();
     if (this.config.demo) {
       this.demo = runPath('main', 60, 0, (state) => this.producers.enqueue({ kind: 'camera', value: state }, DEMO_PRODUCER));
+      this.stopDemoTiles = runTiles(DEMO_TILE_EVERY_MS, (tile) => this.producers.enqueue({ kind: 'tile', value: tile }, DEMO_PRODUCER));
     }
     const command = this.config['source-cmd'];
     if (command !== undefined) {
@@ -435,6 +438,7 @@ export class WirecamServer {
     if (this.stopping) return;
     this.stopping = true;
     this.demo?.stop();
+    this.stopDemoTiles?.();
     await this.commandSource?.stop();
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     this.http.close();
@@ -458,6 +462,8 @@ export class WirecamServer {
   }
 }
 
+/** The demo writes a tile under its camera this often (ms): the map grows as it moves. */
+const DEMO_TILE_EVERY_MS = 1500;
 /** Updates of the in-process demo camera: acknowledged to nobody, excluded from no one. */
 const DEMO_PRODUCER = { id: 0, acknowledge: () => undefined };
 /** Updates of --source-cmd: likewise stored, then broadcast to everyone. */
