@@ -11,6 +11,7 @@ import type { ServeConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
 import { VERSION } from '../version.js';
+import { describeError } from '../util/describe-error.js';
 import { encodeFrame } from '../protocol/encode.js';
 import { CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, PROTOCOL_NAME, type Hello } from '../protocol/messages.js';
 import { openStore } from '../store/open.js';
@@ -259,7 +260,7 @@ export class WirecamServer {
           if (hello) client.write(encodeFrame({ ...hello, tile_seq: tileSeq, recovered: plan.recovered }, hello.encoding));
         },
         failed: (client, reason, error) => {
-          const detail = error === undefined ? reason : `${reason}: ${describe(error)}`;
+          const detail = error === undefined ? reason : `${reason}: ${describeError(error)}`;
           if (this.throttledLog.admit('map-failed') > 0) this.log.warn({ err: detail }, 'map not sent; client closed, it may reconnect and resume');
           this.sessionOf.get(client)?.close(error === undefined ? CLOSE_SLOW_CONSUMER : CLOSE_INTERNAL_ERROR, error === undefined ? 'too many tiles held' : 'map unavailable');
         },
