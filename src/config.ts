@@ -78,6 +78,8 @@ export const SERVE_SETTINGS = [
   setting({ name: 'poll-ms', kind: 'integer', default: 1, min: 1, max: 1000, description: 'how often the store reader checks for commits where the store folder cannot be watched' }),
   setting({ name: 'batch-rows', kind: 'integer', default: 1000, min: 1, max: 100000, description: 'rows read from the store per batch' }),
   setting({ name: 'max-cameras', kind: 'integer', default: DEFAULT_MAX_CAMERAS, min: 1, max: 10_000_000, description: 'most cameras whose latest state is kept (the snapshot); past it the least recently updated camera is forgotten' }),
+  setting({ name: 'map-held-tiles', kind: 'integer', default: 10000, min: 1, max: 1_000_000, description: 'live tiles held for one client while its map or resume is sent; past this it is closed (4000) and may resume' }),
+  setting({ name: 'tile-history', kind: 'integer', default: 100000, min: 100, max: 100_000_000, description: 'with --redis: tiles kept in the Redis stream for resume and the map (XADD MAXLEN ~)' }),
   setting({ name: 'retain-rows', kind: 'integer', default: 1_000_000, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows kept per table (0: no limit)' }),
   setting({ name: 'retain-seconds', kind: 'integer', default: 7 * 86400, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows older than this are deleted (0: no limit)' }),
   setting({ name: 'wal-max-bytes', kind: 'integer', default: DEFAULT_WAL_MAX_BYTES, min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024, description: "bound of the store's write-ahead log (-wal file): past it the WAL is checkpointed and truncated; a reader holding an old snapshot delays that until it lets go" }),

@@ -15,6 +15,8 @@ import { fileIdentity, StoreMissingError } from '../src/store/identity.js';
 import { SequenceResetPendingError, sequencesBelow } from '../src/store/sequence-reset.js';
 import { DEFAULT_WAL_MAX_BYTES } from '../src/store/wal-bound.js';
 import { describeError } from '../src/util/describe-error.js';
+import { currentEpoch, tilesPrunedThrough } from '../src/store/meta.js';
+import { TileHistoryReader } from '../src/store/tile-history.js';
 
 export type { StreamTask };
 
@@ -40,7 +42,11 @@ export type StoreTask =
       path: string;
       /** Camera ids to look up (a bounded chunk: the task holds a read transaction). */
       cameras: string[];
-    };
+    }
+  /** The store's epoch (created if missing), retention's tile horizon, the newest tile seq. */
+  | { op: 'tileState'; path: string }
+  /** Tiles with a seq in (after, upTo], in seq order: each coordinate's latest ('map') or all ('since'). */
+  | { op: 'tiles'; path: string; read: 'map' | 'since'; after: number; upTo: number; limit: number };
 
 export interface SnapshotResult {
   batch: EncodedBatch;
@@ -53,6 +59,25 @@ export interface WriteResult {
 
 export interface PruneResult {
   deleted: number;
+  /** The highest tile seq retention has deleted so far (src/store/meta.ts). */
+  tilesPrunedThrough: number;
+}
+
+/** PROTOCOL.md section 9 as the store knows it. */
+export interface TileStateResult {
+  epoch: string;
+  /** The highest tile seq retention has deleted (0: none). */
+  prunedThrough: number;
+  /** The newest tile seq in the store (0: none). */
+  newest: number;
+}
+
+/** One batch of the map or of the tile history, encoded like the store tail's. */
+export interface TilesResult {
+  batch: EncodedBatch;
+  /** Read on from here. */
+  last: number;
+  more: boolean;
 }
 
 /** The newest row id of each table, for the cursor-lag metric. */
@@ -67,6 +92,8 @@ export interface CamerasWithoutRowsResult {
 // made by *other* connections, and this worker's own writes must wake its own reader.
 interface Connections {
   read?: ReadSide;
+  /** Statements on the read connection `db` (rebuilt when that connection is reopened). */
+  history?: { db: Db; reader: TileHistoryReader };
   write?: { db: Db; writer: StoreWriter; reader: StoreReader; retention: Retention; identity: string };
 }
 
@@ -179,6 +206,22 @@ function snapshot(path: string, maxCameras: number): SnapshotResult {
   return moving({ batch, cursor });
 }
 
+function tileState(path: string): TileStateResult {
+  const side = readSide(path);
+  return { epoch: currentEpoch(side.db), prunedThrough: tilesPrunedThrough(side.db), newest: side.reader.newestIds().tile };
+}
+
+function tiles(path: string, read: 'map' | 'since', after: number, upTo: number, limit: number): TilesResult {
+  const side = readSide(path);
+  const entry = connectionsFor(path);
+  if (entry.history === undefined || entry.history.db !== side.db) {
+    entry.history = { db: side.db, reader: new TileHistoryReader(side.db) };
+  }
+  const reader = entry.history.reader;
+  const rows = read === 'map' ? reader.latestPerCoordinate(after, upTo, limit) : reader.tilesAfter(after, upTo, limit);
+  return moving({ batch: encodeBatch([], rows.tiles), last: rows.last, more: rows.more });
+}
+
 /**
  * Stores `updates` in one IMMEDIATE transaction, unless the store's AUTOINCREMENT counters
  * are below `floor` (the highest seqs sent): then the store was restored or replaced and
@@ -196,19 +239,19 @@ function write(path: string, updates: UpdateInput[], floor: Cursor): WriteResult
 }
 
 function prune(path: string, policy: RetentionPolicy, now: number): PruneResult {
-  const { retention } = writeSide(path);
+  const { retention, db } = writeSide(path);
   let deleted = 0;
   for (let round = 0; round < 100; round++) {
     const removed = retention.pruneOnce(policy, now);
     deleted += removed;
     if (removed === 0) break;
   }
-  return { deleted };
+  return { deleted, tilesPrunedThrough: tilesPrunedThrough(db) };
 }
 
 export default function run(
   task: StoreTask,
-): SnapshotResult | WriteResult | PruneResult | NewestResult | CamerasWithoutRowsResult | Promise<void> {
+): SnapshotResult | WriteResult | PruneResult | NewestResult | CamerasWithoutRowsResult | TileStateResult | TilesResult | Promise<void> {
   try {
     switch (task.op) {
       case 'snapshot':
@@ -228,6 +271,10 @@ export default function run(
         return readSide(task.path).reader.newestIds();
       case 'cameras-without-rows':
         return { cameras: readSide(task.path).reader.camerasWithoutRows(task.cameras) };
+      case 'tileState':
+        return tileState(task.path);
+      case 'tiles':
+        return tiles(task.path, task.read, task.after, task.upTo, task.limit);
     }
   } catch (error) {
     forget(task.path);

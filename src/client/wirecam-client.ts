@@ -50,6 +50,27 @@ export interface WirecamClientOptions {
   reconnect?: BackoffOptions | false;
   /** Source of randomness for the backoff jitter (tests make it predictable). */
   random?: () => number;
+  /**
+   * Tiles wanted (PROTOCOL.md section 9): 'live' (default), 'map' (the latest tile of every
+   * coordinate first, on a connection that cannot resume), or 'none'. Unless 'none', every
+   * reconnection resumes from the last tile received (epoch and tiles_since); the `map`
+   * event says whether that worked.
+   */
+  tiles?: 'live' | 'map' | 'none';
+}
+
+/** After each hello: whether the tiles the client holds are still good. */
+export interface MapStatus {
+  /**
+   * True: the tiles missed while away follow (or none were missed): keep the map. False:
+   * the map must be rebuilt from what follows (the whole map with `tiles: 'map'`).
+   */
+  recovered: boolean;
+  /** A resume was asked for (false on a first connection). */
+  resumed: boolean;
+  epoch: string;
+  /** The newest tile seq at the handshake. */
+  tileSeq: number;
 }
 
 export interface StateChange {
@@ -78,6 +99,8 @@ export interface WirecamClientEvents {
   /** The connection is open; `encoding` is the one the server chose. */
   open: { encoding: Encoding; legacy: boolean };
   hello: Hello;
+  /** After each hello from a protocol 1.1 server: keep the map (recovered) or rebuild it. */
+  map: MapStatus;
   /** A camera state newer than any seen before for its camera. */
   camera: CameraUpdate;
   tile: TileUpdate;
@@ -123,6 +146,13 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
   private connections = 0;
   private readonly addresses: readonly string[];
   private addressIndex = 0;
+  /** Where the next connection resumes: the epoch and the tile seq held up to, or null. */
+  private resumePoint: { epoch: string; seq: number } | null = null;
+  /** The map or missed tiles of this connection are still arriving, up to this seq. */
+  private tilesPendingUpTo: number | null = null;
+  private askedForTiles = false;
+  /** The pending tiles are every tile after the resume point (a recovered resume), not a map with gaps. */
+  private pendingContiguous = false;
 
   constructor(private readonly options: WirecamClientOptions) {
     super();
@@ -225,9 +255,22 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
     else socket.send(JSON.stringify(message));
   }
 
+  /** Where the next connection resumes the tiles (null: none yet). */
+  get tileResumePoint(): { epoch: string; seq: number } | null {
+    return this.resumePoint === null ? null : { ...this.resumePoint };
+  }
+
   private address(): string {
     const url = new URL(this.url);
     url.searchParams.set('camera', this.cameraList.join(','));
+    const tiles = this.options.tiles ?? 'live';
+    if (tiles !== 'live') url.searchParams.set('tiles', tiles);
+    this.askedForTiles = tiles === 'map';
+    if (tiles !== 'none' && this.resumePoint !== null) {
+      url.searchParams.set('epoch', this.resumePoint.epoch);
+      url.searchParams.set('tiles_since', String(this.resumePoint.seq));
+      this.askedForTiles = true;
+    }
     if (this.rate !== undefined) url.searchParams.set('max_hz', String(this.rate));
     if (this.options.token !== undefined) url.searchParams.set('token', this.options.token);
     return url.toString();
@@ -303,15 +346,21 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
       case 'hello':
         this.lastHello = message;
         this.emit('hello', message);
+        this.tilesGreeted(message);
         return;
       case 'camera_update':
+        // The snapshot comes after the map or the missed tiles: they are all here.
+        this.tilesComplete();
         if (this.isFresh(message.camera, message)) {
           this.newest.set(message.camera, message);
           this.emit('camera', message);
         }
         return;
       case 'tile_update':
-        if (this.isFresh(TILES, message)) this.emit('tile', message);
+        if (this.isFresh(TILES, message)) {
+          this.tileReceived(message.seq);
+          this.emit('tile', message);
+        }
         return;
       case 'heartbeat':
         // Any message counts as a sign of life; answering keeps legacy-style servers happy too.
@@ -324,6 +373,38 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
       default:
         return;
     }
+  }
+
+  /**
+   * A protocol 1.1 hello: the tiles this client holds are good up to `tile_seq` once the map
+   * or missed tiles asked for have arrived (at once when none were asked for).
+   */
+  private tilesGreeted(hello: Hello): void {
+    if (typeof hello.epoch !== 'string' || typeof hello.tile_seq !== 'number') return;
+    const resumed = this.resumePoint !== null && (this.options.tiles ?? 'live') !== 'none';
+    if (!hello.recovered) this.resumePoint = null;
+    this.tilesPendingUpTo = hello.tile_seq;
+    this.pendingContiguous = hello.recovered === true;
+    this.resumePoint = { epoch: hello.epoch, seq: this.resumePoint?.seq ?? 0 };
+    if (!this.askedForTiles || hello.recovered === false && (this.options.tiles ?? 'live') !== 'map') this.tilesComplete();
+    this.emit('map', { recovered: hello.recovered === true, resumed, epoch: hello.epoch, tileSeq: hello.tile_seq });
+  }
+
+  private tileReceived(seq: number): void {
+    const pending = this.tilesPendingUpTo;
+    if (pending !== null) {
+      if (seq >= pending) this.tilesComplete();
+      // A map's tiles have gaps: the point moves only once all of it is here.
+      if (this.tilesPendingUpTo !== null && !this.pendingContiguous) return;
+    }
+    if (this.resumePoint !== null && seq > this.resumePoint.seq) this.resumePoint.seq = seq;
+  }
+
+  private tilesComplete(): void {
+    const pending = this.tilesPendingUpTo;
+    if (pending === null) return;
+    this.tilesPendingUpTo = null;
+    if (this.resumePoint !== null && pending > this.resumePoint.seq) this.resumePoint.seq = pending;
   }
 
   private isFresh(key: string, message: CameraUpdate | TileUpdate): boolean {

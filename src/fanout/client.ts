@@ -1,6 +1,6 @@
 // One connected client as the hub sees it: where its bytes go, what it asked for, and the
 // little state that per-client conflation needs while its socket is backpressured.
-import type { Encoding } from '../protocol/messages.js';
+import type { FrameFormat } from '../protocol/legacy.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 import type { AudienceGroup } from './group.js';
 
@@ -19,6 +19,8 @@ export interface Subscription {
   /** null: every camera ("*"). */
   cameras: ReadonlySet<string> | null;
   maxHz: number;
+  /** false: no tile updates at all (`tiles=none`, PROTOCOL.md section 9); absent: tiles too. */
+  tiles?: boolean;
 }
 
 export function subscribes(subscription: Subscription, camera: string): boolean {
@@ -28,7 +30,7 @@ export function subscribes(subscription: Subscription, camera: string): boolean 
 /** What a client reports to its hub about frames it handles on its own (under backpressure). */
 export interface ClientHooks {
   coalesced(count: number): void;
-  sent(encoding: Encoding, count: number, bytes: number): void;
+  sent(encoding: FrameFormat, count: number, bytes: number): void;
 }
 
 export class FanoutClient {
@@ -46,7 +48,8 @@ export class FanoutClient {
 
   constructor(
     readonly id: number,
-    readonly encoding: Encoding,
+    /** The frame it receives: its encoding, or 'legacy' in legacy JSON mode. */
+    readonly encoding: FrameFormat,
     readonly transport: Transport,
     public subscription: Subscription,
     private readonly hooks: ClientHooks,

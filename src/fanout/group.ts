@@ -1,7 +1,7 @@
 // Clients that asked for the same thing (encoding, cameras, rate) receive the same bytes at
 // the same moments. A group decides once per tick what is due for all of its members, builds
 // that tick's batch once, and writes it to each member in one call.
-import type { Encoding } from '../protocol/messages.js';
+import type { FrameFormat } from '../protocol/legacy.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 import { RateLimiter } from '../pipeline/rate-limiter.js';
 import type { FanoutClient, Subscription } from './client.js';
@@ -22,9 +22,9 @@ export interface GroupHost {
   now(): number;
 }
 
-export function groupKey(encoding: Encoding, subscription: Subscription): string {
+export function groupKey(encoding: FrameFormat, subscription: Subscription): string {
   const cameras = subscription.cameras === null ? '*' : [...subscription.cameras].sort().join(',');
-  return `${encoding}|${subscription.maxHz}|${cameras}`;
+  return `${encoding}|${subscription.maxHz}|${cameras}${subscription.tiles === false ? '|no-tiles' : ''}`;
 }
 
 export class AudienceGroup {
@@ -49,7 +49,7 @@ export class AudienceGroup {
 
   constructor(
     readonly key: string,
-    readonly encoding: Encoding,
+    readonly encoding: FrameFormat,
     readonly subscription: Subscription,
     /** Below the server's maximum: the stream graph already enforces that one. */
     private readonly throttled: boolean,
@@ -86,6 +86,7 @@ export class AudienceGroup {
   }
 
   offer(frame: ReadyFrame): void {
+    if (frame.kind === 'tile' && this.subscription.tiles === false) return;
     if (frame.kind === 'tile' || !this.throttled) {
       this.makeDue(frame);
       return;

@@ -1,7 +1,7 @@
 // The fanout: who is subscribed to what, the latest state of every camera (the snapshot),
 // and delivery of each tick's frames to every audience group. Frames arrive already encoded
 // and framed; nothing here encodes, and nothing here allocates per client per message.
-import type { Encoding } from '../protocol/messages.js';
+import type { FrameFormat } from '../protocol/legacy.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 import { FanoutClient, subscribes, type ClientHooks, type Subscription, type Transport } from './client.js';
 import { AudienceGroup, groupKey, type GroupHost } from './group.js';
@@ -22,17 +22,17 @@ export interface HubOptions {
 }
 
 export interface HubCounters {
-  /** Camera and tile messages written to sockets, by encoding. */
-  sent: Record<Encoding, number>;
-  /** Bytes of those messages written to sockets, by encoding. */
-  bytes: Record<Encoding, number>;
+  /** Camera and tile messages written to sockets, by frame format (legacy: legacy JSON mode). */
+  sent: Record<FrameFormat, number>;
+  /** Bytes of those messages written to sockets, by frame format. */
+  bytes: Record<FrameFormat, number>;
   /** States skipped because a newer one replaced them before they were written. */
   coalesced: number;
 }
 
 export class Hub implements GroupHost {
   readonly clients = new Set<FanoutClient>();
-  readonly counters: HubCounters = { sent: { json: 0, msgpack: 0 }, bytes: { json: 0, msgpack: 0 }, coalesced: 0 };
+  readonly counters: HubCounters = { sent: { json: 0, msgpack: 0, legacy: 0 }, bytes: { json: 0, msgpack: 0, legacy: 0 }, coalesced: 0 };
   /** The latest state of each camera, bounded (src/fanout/camera-states.ts). */
   readonly cameras: CameraStates;
   private readonly groups = new Map<string, AudienceGroup>();
@@ -84,18 +84,39 @@ export class Hub implements GroupHost {
   }
 
   /** Registers a client and writes its snapshot; `greeting` (hello) goes first when given. */
-  join(id: number, encoding: Encoding, transport: Transport, subscription: Subscription, greeting?: Buffer): FanoutClient {
+  join(id: number, encoding: FrameFormat, transport: Transport, subscription: Subscription, greeting?: Buffer): FanoutClient {
+    const client = this.register(id, encoding, transport, subscription);
+    this.enter(client, greeting);
+    return client;
+  }
+
+  /**
+   * A client known to the hub but receiving no broadcast yet (its map is being sent,
+   * src/fanout/map-delivery.ts); `enter` starts its broadcast with the snapshot.
+   */
+  register(id: number, encoding: FrameFormat, transport: Transport, subscription: Subscription): FanoutClient {
     const client = new FanoutClient(id, encoding, transport, subscription, this.clientHooks);
     this.clients.add(client);
+    return client;
+  }
+
+  /** Writes the registered client's snapshot (after `greeting`, if any) and starts its broadcast. */
+  enter(client: FanoutClient, greeting?: Buffer): void {
+    if (client.closed || client.group !== null) return;
+    const transport = client.transport;
     transport.cork();
     if (greeting) transport.write(greeting);
-    this.enterGroup(client, subscription, () => true);
+    this.enterGroup(client, client.subscription, () => true);
     transport.uncork();
-    return client;
   }
 
   /** Replaces a client's subscription; the snapshot covers only the newly subscribed cameras. */
   resubscribe(client: FanoutClient, subscription: Subscription): void {
+    if (client.group === null) {
+      // Registered, not entered yet: `enter` will use the new subscription.
+      client.subscription = subscription;
+      return;
+    }
     const before = client.subscription;
     const owed = this.owedByGroup(client, subscription);
     this.leaveGroup(client);
@@ -215,7 +236,7 @@ export class Hub implements GroupHost {
     }
   }
 
-  private groupFor(encoding: Encoding, subscription: Subscription): AudienceGroup {
+  private groupFor(encoding: FrameFormat, subscription: Subscription): AudienceGroup {
     const key = groupKey(encoding, subscription);
     let group = this.groups.get(key);
     if (group !== undefined) return group;
@@ -240,10 +261,13 @@ export class Hub implements GroupHost {
  * batch (up to --batch-rows states) alive with it.
  */
 function standalone(frame: ReadyFrame): ReadyFrame {
-  const shared = frame.json.buffer.byteLength > 2 * (frame.json.length + frame.msgpack.length);
+  const size = frame.json.length + frame.msgpack.length + frame.legacy.length;
+  const shared = frame.json.buffer.byteLength > 2 * size;
   if (!shared) return frame;
-  const bytes = Buffer.allocUnsafe(frame.json.length + frame.msgpack.length);
+  const bytes = Buffer.allocUnsafe(size);
   frame.json.copy(bytes, 0);
   frame.msgpack.copy(bytes, frame.json.length);
-  return { ...frame, json: bytes.subarray(0, frame.json.length), msgpack: bytes.subarray(frame.json.length) };
+  frame.legacy.copy(bytes, frame.json.length + frame.msgpack.length);
+  const legacyAt = frame.json.length + frame.msgpack.length;
+  return { ...frame, json: bytes.subarray(0, frame.json.length), msgpack: bytes.subarray(frame.json.length, legacyAt), legacy: bytes.subarray(legacyAt) };
 }

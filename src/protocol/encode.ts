@@ -2,6 +2,7 @@
 import type { CameraUpdate, Encoding, ServerMessage, TileUpdate } from './messages.js';
 import { MsgpackWriter } from './msgpack-writer.js';
 import { frameMessage } from './frame.js';
+import { legacyMessage } from './legacy.js';
 import type { CameraInput, TileInput } from './messages.js';
 
 /** Keys whose numbers are float64 on the wire whatever their value (PROTOCOL.md section 2). */
@@ -28,8 +29,18 @@ export interface FramedPair {
   msgpack: Buffer;
 }
 
+/** A message framed once per frame format: JSON, MessagePack and legacy JSON mode's JSON. */
+export interface FramedSet extends FramedPair {
+  legacy: Buffer;
+}
+
 export function encodeFramedPair(message: ServerMessage): FramedPair {
   return { json: encodeFrame(message, 'json'), msgpack: encodeFrame(message, 'msgpack') };
+}
+
+/** Each format's frame of one message (legacy: in camera_sync.rs's units, protocol/legacy.ts). */
+export function encodeFramedSet(message: ServerMessage): FramedSet {
+  return { ...encodeFramedPair(message), legacy: encodeFrame(legacyMessage(message), 'json') };
 }
 
 /** The wire form of a stored camera state: key order fixed, absent targets filled in. */

@@ -37,3 +37,12 @@ export function frameHeaderLength(payloadLength: number): number {
   if (payloadLength < 126) return 2;
   return payloadLength < 65536 ? 4 : 10;
 }
+
+/**
+ * The payload of a complete unmasked server frame built by `frameMessage` (a view, no copy):
+ * the header is 2, 4 or 10 bytes by the 7-bit length field (RFC 6455 section 5.2).
+ */
+export function framePayload(frame: Buffer): Buffer {
+  const length = frame[1]! & 0x7f;
+  return frame.subarray(length < 126 ? 2 : length === 126 ? 4 : 10);
+}

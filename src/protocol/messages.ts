@@ -59,6 +59,12 @@ export interface Hello {
   cameras: string[];
   max_hz: number;
   heartbeat_ms: number;
+  /** The store's sequence space (protocol 1.1, PROTOCOL.md section 9). */
+  epoch: string;
+  /** The newest tile seq at the handshake (0: none). */
+  tile_seq: number;
+  /** Whether the resume asked for (epoch, tiles_since) was served: false means rebuild the map. */
+  recovered: boolean;
 }
 
 export interface Heartbeat {

@@ -63,3 +63,45 @@ export function parseSubscriptionQuery(params: URLSearchParams, serverMaxHz: num
   }
   return { ok: true, value: { cameras: normalizeCameras(cameras), maxHz: clampMaxHz(maxHz, serverMaxHz) } };
 }
+
+/** What a client asks of the map (PROTOCOL.md section 9): `tiles`, and a resume point. */
+export type TilesMode = 'live' | 'map' | 'none';
+
+export interface TileRequest {
+  /** `live` (default): live tile updates only; `map`: the map first; `none`: no tiles. */
+  tiles: TilesMode;
+  /** `epoch` and `tiles_since` of a resume, or null. */
+  resume: { epoch: string; since: number } | null;
+}
+
+const TILES_MODES: readonly TilesMode[] = ['live', 'map', 'none'];
+/** An epoch as the server writes them (src/store/meta.ts, Redis): the camera id alphabet. */
+const EPOCH_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A tile seq: a non-negative integer in decimal, at most 2^53 - 1. */
+const SEQ_PATTERN = /^[0-9]{1,16}$/;
+
+/**
+ * `tiles`, `epoch` and `tiles_since` of the upgrade request (PROTOCOL.md section 9). A
+ * malformed value, or only one of `epoch` and `tiles_since`, is refused (HTTP 400) with a
+ * one-line reason.
+ */
+export function parseTileQuery(params: URLSearchParams): Negotiated<TileRequest> {
+  const tilesParam = params.get('tiles');
+  let tiles: TilesMode = 'live';
+  if (tilesParam !== null) {
+    if (!TILES_MODES.includes(tilesParam as TilesMode)) {
+      return { ok: false, reason: `tiles must be live, map or none, got "${tilesParam.slice(0, 40)}"` };
+    }
+    tiles = tilesParam as TilesMode;
+  }
+  const epoch = params.get('epoch');
+  const since = params.get('tiles_since');
+  if (epoch === null && since === null) return { ok: true, value: { tiles, resume: null } };
+  if (epoch === null || since === null) return { ok: false, reason: 'epoch and tiles_since go together (a resume needs both)' };
+  if (!EPOCH_PATTERN.test(epoch)) return { ok: false, reason: 'epoch must match ^[A-Za-z0-9_.:-]{1,64}$ (the hello.epoch of an earlier connection)' };
+  const seq = Number(since);
+  if (!SEQ_PATTERN.test(since) || !Number.isSafeInteger(seq)) {
+    return { ok: false, reason: `tiles_since must be a non-negative integer tile seq, got "${since.slice(0, 40)}"` };
+  }
+  return { ok: true, value: { tiles, resume: { epoch, since: seq } } };
+}

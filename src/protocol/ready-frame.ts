@@ -2,7 +2,8 @@
 // from the store reader through the stream graph to every socket.
 import type { CameraInput, TileInput } from './messages.js';
 import { cameraUpdateMessage, encodePayload, tileUpdateMessage } from './encode.js';
-import { frameHeader, frameHeaderLength } from './frame.js';
+import { frameHeader, frameHeaderLength, frameMessage } from './frame.js';
+import { legacyMessage, legacyPayloadOfJsonFrame } from './legacy.js';
 
 export type FrameKind = 'camera' | 'tile';
 
@@ -16,6 +17,8 @@ export interface ReadyFrame {
   /** Complete WebSocket frames, header included. */
   json: Buffer;
   msgpack: Buffer;
+  /** The frame for legacy JSON mode: the JSON message in camera_sync.rs's units (protocol/legacy.ts). */
+  legacy: Buffer;
   /** The producer connection it came from (not echoed back to it), or 0. */
   origin: number;
 }
@@ -30,6 +33,8 @@ export interface EncodedItem {
   jsonLength: number;
   msgpackAt: number;
   msgpackLength: number;
+  legacyAt: number;
+  legacyLength: number;
 }
 
 /** Frames of many states in one transferable buffer: one copy between threads, no per-row buffers. */
@@ -45,17 +50,27 @@ function framedInto(target: Buffer, at: number, payload: Buffer, binary: boolean
   return header.length + payload.length;
 }
 
+/**
+ * Frames of many states in one buffer, each state encoded once per format (JSON, MessagePack,
+ * legacy JSON). Camera states first, then tiles, each in the order given.
+ */
 export function encodeBatch(
   cameras: ReadonlyArray<{ seq: number; value: CameraInput }>,
   tiles: ReadonlyArray<{ seq: number; value: TileInput }>,
 ): EncodedBatch {
-  const payloads: Array<{ item: Omit<EncodedItem, 'jsonAt' | 'msgpackAt' | 'jsonLength' | 'msgpackLength'>; json: Buffer; msgpack: Buffer }> = [];
+  const payloads: Array<{
+    item: Omit<EncodedItem, 'jsonAt' | 'msgpackAt' | 'jsonLength' | 'msgpackLength' | 'legacyAt' | 'legacyLength'>;
+    json: Buffer;
+    msgpack: Buffer;
+    legacy: Buffer;
+  }> = [];
   for (const { seq, value } of cameras) {
     const message = cameraUpdateMessage(seq, value);
     payloads.push({
       item: { kind: 'camera', camera: value.camera, seq, timestamp: value.timestamp },
       json: encodePayload(message, 'json'),
       msgpack: encodePayload(message, 'msgpack'),
+      legacy: encodePayload(legacyMessage(message), 'json'),
     });
   }
   for (const { seq, value } of tiles) {
@@ -64,11 +79,13 @@ export function encodeBatch(
       item: { kind: 'tile', camera: '', seq, timestamp: value.timestamp },
       json: encodePayload(message, 'json'),
       msgpack: encodePayload(message, 'msgpack'),
+      legacy: encodePayload(legacyMessage(message), 'json'),
     });
   }
   let total = 0;
   for (const p of payloads) {
     total += frameHeaderLength(p.json.length) + p.json.length + frameHeaderLength(p.msgpack.length) + p.msgpack.length;
+    total += frameHeaderLength(p.legacy.length) + p.legacy.length;
   }
   // Not from Buffer's shared pool: this memory is transferred to another thread.
   const target = Buffer.allocUnsafeSlow(total);
@@ -81,7 +98,10 @@ export function encodeBatch(
     const msgpackAt = at;
     const msgpackLength = framedInto(target, at, p.msgpack, true);
     at += msgpackLength;
-    items.push({ ...p.item, jsonAt, jsonLength, msgpackAt, msgpackLength });
+    const legacyAt = at;
+    const legacyLength = framedInto(target, at, p.legacy, false);
+    at += legacyLength;
+    items.push({ ...p.item, jsonAt, jsonLength, msgpackAt, msgpackLength, legacyAt, legacyLength });
   }
   return { bytes: target.buffer as ArrayBuffer, items };
 }
@@ -95,6 +115,16 @@ export function framesOf(batch: EncodedBatch, originOf: (item: EncodedItem) => n
     timestamp: item.timestamp,
     json: Buffer.from(batch.bytes, item.jsonAt, item.jsonLength),
     msgpack: Buffer.from(batch.bytes, item.msgpackAt, item.msgpackLength),
+    legacy: Buffer.from(batch.bytes, item.legacyAt, item.legacyLength),
     origin: originOf(item),
   }));
+}
+
+/**
+ * The frame with its legacy frame derived from its JSON frame, for frames whose JSON was
+ * built or re-sequenced outside the store worker (the Redis bus fills in seqs): once per
+ * update, never per client.
+ */
+export function withLegacy<F extends ReadyFrame | Omit<ReadyFrame, 'legacy'>>(frame: F): F & { legacy: Buffer } {
+  return { ...frame, legacy: frameMessage(legacyPayloadOfJsonFrame(frame.json), false) };
 }

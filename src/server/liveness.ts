@@ -1,7 +1,7 @@
 // Keeping connections honest (PROTOCOL.md section 7): heartbeats and pings at every interval,
 // silent connections terminated, and clients whose socket buffer stays above the hard limit
 // past the grace period closed with 4000.
-import { encodeFramedPair } from '../protocol/encode.js';
+import { encodeFramedSet } from '../protocol/encode.js';
 import { CLOSE_SLOW_CONSUMER } from '../protocol/messages.js';
 import type { Session } from './session.js';
 import type { ServiceCounters } from './counters.js';
@@ -41,12 +41,15 @@ export class Liveness {
     this.heartbeatTimer = this.sweepTimer = null;
   }
 
-  /** One heartbeat message, encoded once per encoding, and a ping, to every connection. */
+  /**
+   * One heartbeat message, encoded once per frame format (legacy JSON mode: integer seconds,
+   * PROTOCOL.md section 4), and a ping, to every connection.
+   */
   beat(): void {
-    const frames = encodeFramedPair({ type: 'heartbeat', timestamp: Date.now() });
+    const frames = encodeFramedSet({ type: 'heartbeat', timestamp: Date.now() });
     for (const session of this.sessions) {
       if (session.isClosing) continue;
-      session.client.write(frames[session.encoding]);
+      session.client.write(frames[session.client.encoding]);
       session.ws.ping();
     }
   }

@@ -89,8 +89,8 @@ export class ServiceMetrics {
     counter(registers, 'wirecam_store_resets_total', "Resets of the store's sequence space (file replaced, sequence rolled back, newest rows removed), each detected and recovered from", () => source.storeResets?.() ?? 0);
     gauge(registers, 'wirecam_store_readable', '1 while the store can be read, 0 when it cannot (see /healthz)', () => (source.storeReadable() ? 1 : 0));
 
-    counterByLabel(registers, 'wirecam_messages_sent_total', 'Camera and tile messages written to client sockets, by encoding', 'encoding', () => hub.counters.sent);
-    counterByLabel(registers, 'wirecam_bytes_sent_total', 'Bytes of camera and tile messages written to client sockets (WebSocket framing included), by encoding', 'encoding', () => hub.counters.bytes);
+    counterByLabel(registers, 'wirecam_messages_sent_total', 'Camera and tile messages written to client sockets, by encoding', 'encoding', () => byEncoding(hub.counters.sent));
+    counterByLabel(registers, 'wirecam_bytes_sent_total', 'Bytes of camera and tile messages written to client sockets (WebSocket framing included), by encoding', 'encoding', () => byEncoding(hub.counters.bytes));
     counterByLabel(registers, 'wirecam_updates_received_total', 'Valid updates read from the store, from every producer, by kind', 'kind', () => counters.updatesRead);
     counterByLabel(registers, 'wirecam_producer_updates_total', 'Updates sent by WebSocket producers: accepted (queued for the store) or refused (queue full, never acknowledged)', 'outcome', () => ({
       accepted: counters.updatesAccepted,
@@ -195,6 +195,11 @@ function counter(registers: Registry[], name: string, help: string, read: () => 
       this.inc(read());
     },
   });
+}
+
+/** Legacy JSON mode is JSON on the wire: its frames count under encoding="json". */
+function byEncoding(counts: Readonly<Record<'json' | 'msgpack' | 'legacy', number>>): Record<'json' | 'msgpack', number> {
+  return { json: counts.json + counts.legacy, msgpack: counts.msgpack };
 }
 
 function counterByLabel(registers: Registry[], name: string, help: string, label: string, read: () => Readonly<Record<string, number>>): void {

@@ -11,8 +11,9 @@ import type { ServeConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
 import { VERSION } from '../version.js';
+import { describeError } from '../util/describe-error.js';
 import { encodeFrame } from '../protocol/encode.js';
-import { CLOSE_GOING_AWAY, PROTOCOL_NAME, type Hello } from '../protocol/messages.js';
+import { CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, PROTOCOL_NAME, type Hello } from '../protocol/messages.js';
 import { openStore, resolveStorePath } from '../store/open.js';
 import { StorePool } from '../store/worker-pool.js';
 import type { Rejected } from '../store/reader.js';
@@ -22,6 +23,7 @@ import type { Bus } from '../sources/bus.js';
 import { createBus } from '../sources/create-bus.js';
 import { ProducerWriter } from '../sources/producers.js';
 import { runPath, type PathRunner } from '../sources/simulated-camera.js';
+import { runTiles } from '../sources/simulated-tiles.js';
 import { startCommandSource, type PtyCommandSource } from '../sources/pty-command.js';
 import { configuredSecrets } from '../sources/command-secrets.js';
 import { StaticAssets } from './assets.js';
@@ -29,8 +31,11 @@ import { buildGraph } from '../pipeline/graph.js';
 import { Hub } from '../fanout/hub.js';
 import { CameraStates } from '../fanout/camera-states.js';
 import { CameraSweep } from '../store/camera-sweep.js';
-import { describeError } from '../util/describe-error.js';
-import type { Transport } from '../fanout/client.js';
+import type { FanoutClient, Transport } from '../fanout/client.js';
+import { MapDeliveries } from '../fanout/map-delivery.js';
+import { StoreTileHistory, type TileHistory } from '../sources/tile-history.js';
+import { RedisTileHistory } from '../sources/redis-tile-history.js';
+import { RedisBus } from '../sources/redis-bus.js';
 import { AccessPolicy } from './access.js';
 import { createListener } from './listener.js';
 import { admit, remoteAddress, type Admission } from './upgrade.js';
@@ -59,6 +64,8 @@ const SHUTDOWN_WRITE_WAIT_MS = 10_000;
 /** How long shutdown waits for clients to answer the 1001 close. */
 const SHUTDOWN_CLOSE_WAIT_MS = 2_000;
 const RETENTION_INTERVAL_MS = 60_000;
+/** RFC 6455 section 7.4.1: the server met a condition that kept it from serving the request. */
+const CLOSE_INTERNAL_ERROR = 1011;
 
 export class WirecamServer {
   readonly counters: ServiceCounters = createCounters();
@@ -83,6 +90,7 @@ export class WirecamServer {
   private readonly throttledLog = new RateLimitedLog(10_000);
   private graphSubscription: RxSubscription | null = null;
   private demo: PathRunner | null = null;
+  private stopDemoTiles: (() => void) | null = null;
   private commandSource: PtyCommandSource | null = null;
   private readonly assets = new StaticAssets();
   private retentionTimer: NodeJS.Timeout | null = null;
@@ -92,6 +100,10 @@ export class WirecamServer {
   private storeState: { state: StoreState; error: string | null } = { state: 'ok', error: null };
   private readonly storeEvents: StoreEvents = { resets: 0, lastEvent: null, watch: 'polling' };
   private readonly sessionContext: SessionContext;
+  private readonly history: TileHistory;
+  /** Set once the history is loaded (begin()); clients are accepted only after that. */
+  private deliveries!: MapDeliveries;
+  private readonly sessionOf = new WeakMap<FanoutClient, Session>();
 
   private constructor(
     readonly config: ServeConfig,
@@ -145,6 +157,11 @@ export class WirecamServer {
         beforePublish: () => this.producers.currentWrite(),
       },
     );
+    // With Redis the history is the deployment's (any node serves a resume), else the store's.
+    this.history =
+      this.bus instanceof RedisBus
+        ? new RedisTileHistory({ url: config.redis!, nodeId: this.bus.nodeId })
+        : new StoreTileHistory(this.pool, () => this.tail.position.tile);
     this.producers = new ProducerWriter(
       this.pool,
       this.origins,
@@ -274,6 +291,24 @@ export class WirecamServer {
 
   private async begin(): Promise<void> {
     this.hub.seed(await this.bus.snapshot(await this.tail.snapshot()));
+    this.deliveries = new MapDeliveries(
+      this.hub,
+      this.history,
+      { batchRows: this.config['batch-rows'], maxHeld: this.config['map-held-tiles'] },
+      {
+        planned: (client, plan, tileSeq) => {
+          const hello = this.sessionOf.get(client)?.hello;
+          if (hello) client.write(encodeFrame({ ...hello, tile_seq: tileSeq, recovered: plan.recovered }, hello.encoding));
+        },
+        failed: (client, reason, error) => {
+          const detail = error === undefined ? reason : `${reason}: ${describeError(error)}`;
+          if (this.throttledLog.admit('map-failed') > 0) this.log.warn({ err: detail }, 'map not sent; client closed, it may reconnect and resume');
+          this.sessionOf.get(client)?.close(error === undefined ? CLOSE_SLOW_CONSUMER : CLOSE_INTERNAL_ERROR, error === undefined ? 'too many tiles held' : 'map unavailable');
+        },
+        delivered: (client, tiles, ms) => this.log.debug({ session: client.id, tiles, ms }, 'map sent'),
+      },
+      await this.history.start(),
+    );
     this.tail.frames.subscribe((frames) => {
       countRead(this.counters, frames);
       this.bus.publish(frames);
@@ -282,7 +317,10 @@ export class WirecamServer {
       maxHz: this.config['max-hz'],
       burst: this.config.burst,
       onCoalesced: (count) => this.hub.coalesced(count),
-    }).subscribe((frame) => this.hub.publish(frame));
+    }).subscribe((frame) => {
+      this.deliveries.observe(frame);
+      this.hub.publish(frame);
+    });
     this.tail.start();
     this.started = true;
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
@@ -293,6 +331,7 @@ export class WirecamServer {
     this.cameraSweep?.start();
     if (this.config.demo) {
       this.demo = runPath('main', 60, 0, (state) => this.producers.enqueue({ kind: 'camera', value: state }, DEMO_PRODUCER));
+      this.stopDemoTiles = runTiles(DEMO_TILE_EVERY_MS, (tile) => this.producers.enqueue({ kind: 'tile', value: tile }, DEMO_PRODUCER));
     }
     const command = this.config['source-cmd'];
     if (command !== undefined) {
@@ -341,7 +380,7 @@ export class WirecamServer {
   private connect(ws: WebSocket, admission: Admission, address: string): void {
     this.access.connected(address);
     const id = this.nextClientId++;
-    const { mode, subscription, role } = admission;
+    const { mode, subscription, role, tiles } = admission;
     const hello: Hello | null =
       mode.subprotocol === null
         ? null
@@ -355,19 +394,25 @@ export class WirecamServer {
             cameras: subscription.cameras,
             max_hz: subscription.maxHz,
             heartbeat_ms: this.config['heartbeat-ms'],
+            epoch: this.history.epoch(),
+            tile_seq: this.deliveries.tileSeq,
+            recovered: false,
           };
     // Broadcast frames are written straight to the socket, bypassing ws's per-send framing:
     // they were framed once for everyone. ws still owns reading, pings and the close handshake.
     const transport = (ws as unknown as { _socket: Socket })._socket as Transport;
-    const client = this.hub.join(
-      id,
-      mode.encoding,
-      transport,
-      toSubscription(subscription.cameras, subscription.maxHz),
-      hello === null ? undefined : encodeFrame(hello, mode.encoding),
-    );
-    const session = new Session(id, ws, client, role, mode.encoding, this.sessionContext);
+    const format = mode.subprotocol === null ? 'legacy' : mode.encoding;
+    const fanoutSubscription = toSubscription(subscription.cameras, subscription.maxHz, tiles.tiles !== 'none');
+    // A map or a resume first (PROTOCOL.md section 9): hello when the plan is known, then the
+    // tiles, then the snapshot and live updates (map-delivery.ts).
+    const withMap = hello !== null && (tiles.tiles === 'map' || tiles.resume !== null);
+    const client = withMap
+      ? this.hub.register(id, format, transport, fanoutSubscription)
+      : this.hub.join(id, format, transport, fanoutSubscription, hello === null ? undefined : encodeFrame(hello, mode.encoding));
+    const session = new Session(id, ws, client, role, mode.encoding, this.sessionContext, hello);
     this.sessions.add(session);
+    this.sessionOf.set(client, session);
+    if (withMap) void this.deliveries.deliver(client, tiles, () => ({ epoch: this.history.epoch() }));
     ws.on('message', (data: Buffer, isBinary: boolean) => session.handle(data, isBinary));
     ws.on('pong', () => session.heard());
     ws.on('ping', () => session.heard());
@@ -409,9 +454,10 @@ export class WirecamServer {
   private storeReset(reset: StoreReset): void {
     this.storeEvents.resets++;
     this.storeEvents.lastEvent = describeStoreReset(reset);
+    this.storeEpochChanged(reset.epoch, reset.cursor.tile);
     const forgotten = this.config.redis === undefined ? this.hub.retainOnly(new Set(reset.cameras)) : 0;
     this.log.warn(
-      { db: this.config.db, cause: reset.cause, detail: reset.detail, camera_seq: reset.cursor.camera, tile_seq: reset.cursor.tile, cameras: reset.cameras.length, forgotten },
+      { db: this.config.db, cause: reset.cause, detail: reset.detail, camera_seq: reset.cursor.camera, tile_seq: reset.cursor.tile, cameras: reset.cameras.length, forgotten, epoch: reset.epoch },
       'store sequence space was reset',
     );
   }
@@ -425,6 +471,12 @@ export class WirecamServer {
     else this.log.warn({ db: this.config.db, poll_ms: this.config['poll-ms'] }, "the store's folder cannot be watched; polling for commits");
   }
 
+  /** The store's sequence space was reset: its new epoch, and tiles up to `tileSeq` never published. */
+  private storeEpochChanged(epoch: string, tileSeq: number): void {
+    this.history.replaced?.(epoch);
+    this.deliveries?.raise(tileSeq);
+  }
+
   private storeRecovered(): void {
     this.storeState = { state: 'ok', error: null };
     this.log.info({ db: this.config.db }, 'store readable again');
@@ -435,12 +487,16 @@ export class WirecamServer {
     if (policy.maxAgeMs === 0 && policy.maxRows === 0) return;
     const prune = () => {
       this.pool.prune(policy).then(
-        ({ deleted }) => {
-          if (deleted > 0) this.log.debug({ deleted }, 'retention pruned rows');
+        ({ deleted, tilesPrunedThrough }) => {
+          this.history.pruned?.(tilesPrunedThrough);
+          if (deleted > 0) this.log.debug({ deleted, tiles_pruned_through: tilesPrunedThrough }, 'retention pruned rows');
         },
         (error: unknown) => this.log.warn({ err: describeError(error) }, 'retention failed'),
       );
     };
+    // Once at start too: a store that grew while the service was down is bounded at once,
+    // and the resume horizon (PROTOCOL.md section 9) is known from the first client on.
+    prune();
     this.retentionTimer = setInterval(prune, RETENTION_INTERVAL_MS);
     this.retentionTimer.unref();
   }
@@ -453,6 +509,7 @@ export class WirecamServer {
     if (this.stopping) return;
     this.stopping = true;
     this.demo?.stop();
+    this.stopDemoTiles?.();
     await this.commandSource?.stop();
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     this.http.close();
@@ -471,11 +528,14 @@ export class WirecamServer {
     await this.cameraSweep?.stop();
     await this.tail.stop();
     await this.bus.stop();
+    await this.history.stop?.();
     await this.pool.close();
     this.http.closeAllConnections();
   }
 }
 
+/** The demo writes a tile under its camera this often (ms): the map grows as it moves. */
+const DEMO_TILE_EVERY_MS = 1500;
 /** Updates of the in-process demo camera: acknowledged to nobody, excluded from no one. */
 const DEMO_PRODUCER = { id: 0, acknowledge: () => undefined };
 /** Updates of --source-cmd: likewise stored, then broadcast to everyone. */

@@ -9,6 +9,7 @@ import {
   type ClientMessage,
   type Encoding,
   type ErrorCode,
+  type Hello,
   type Role,
 } from '../protocol/messages.js';
 import { clampMaxHz, normalizeCameras } from '../protocol/negotiate.js';
@@ -35,9 +36,10 @@ export interface SessionContext {
   accepting(): boolean;
 }
 
-export function toSubscription(cameras: readonly string[], maxHz: number): Subscription {
+/** `tiles`: false for a client that asked for no tiles (`tiles=none`). */
+export function toSubscription(cameras: readonly string[], maxHz: number, tiles = true): Subscription {
   const normalized = normalizeCameras(cameras);
-  return { cameras: normalized[0] === ALL_CAMERAS ? null : new Set(normalized), maxHz };
+  return { cameras: normalized[0] === ALL_CAMERAS ? null : new Set(normalized), maxHz, tiles };
 }
 
 export class Session implements ProducerSink {
@@ -54,6 +56,8 @@ export class Session implements ProducerSink {
     readonly role: Role,
     readonly encoding: Encoding,
     private readonly context: SessionContext,
+    /** The hello this client gets (null in legacy JSON mode); sent late when its map comes first. */
+    readonly hello: Hello | null = null,
   ) {
     this.lastHeardAt = context.hub.now();
     const rate = context.maxProducerRate;
@@ -85,7 +89,7 @@ export class Session implements ProducerSink {
         return;
       case 'subscribe': {
         const maxHz = message.maxHz === null ? this.client.subscription.maxHz : clampMaxHz(message.maxHz, this.context.maxHz);
-        this.context.hub.resubscribe(this.client, toSubscription(message.cameras, maxHz));
+        this.context.hub.resubscribe(this.client, toSubscription(message.cameras, maxHz, this.client.subscription.tiles !== false));
         return;
       }
       case 'camera_update':

@@ -3,7 +3,14 @@
 // (answered, counted and ended by refusal.ts).
 import { requestUrl } from './request-url.js';
 import type { IncomingMessage } from 'node:http';
-import { chooseSubprotocol, parseSubscriptionQuery, type SessionMode, type SubscriptionRequest } from '../protocol/negotiate.js';
+import {
+  chooseSubprotocol,
+  parseSubscriptionQuery,
+  parseTileQuery,
+  type SessionMode,
+  type SubscriptionRequest,
+  type TileRequest,
+} from '../protocol/negotiate.js';
 import type { Role } from '../protocol/messages.js';
 import { presentedToken } from './auth.js';
 import type { AccessPolicy } from './access.js';
@@ -12,6 +19,8 @@ import type { Refusal } from './refusal.js';
 export interface Admission {
   mode: SessionMode;
   subscription: SubscriptionRequest;
+  /** The map and resume asked for (PROTOCOL.md section 9); legacy JSON mode gets live tiles only. */
+  tiles: TileRequest;
   role: Role;
 }
 
@@ -50,6 +59,10 @@ export function admit(request: IncomingMessage, policy: AdmissionPolicy): Admiss
   if (!mode.ok) return { ok: false, status: 400, reason: 'subprotocol', message: mode.reason };
   const subscription = parseSubscriptionQuery(url.searchParams, policy.maxHz);
   if (!subscription.ok) return { ok: false, status: 400, reason: 'subscription', message: subscription.reason };
+  const tiles = parseTileQuery(url.searchParams);
+  if (!tiles.ok) return { ok: false, status: 400, reason: 'tiles', message: tiles.reason };
+  // Legacy JSON mode has no hello to carry an epoch: only live tiles apply there.
+  const tileRequest: TileRequest = mode.value.subprotocol === null ? { tiles: 'live', resume: null } : tiles.value;
   const token = presentedToken(request, url.searchParams);
   let role: Role = 'viewer';
   if (token !== null) {
@@ -61,5 +74,5 @@ export function admit(request: IncomingMessage, policy: AdmissionPolicy): Admiss
   } else if (access.viewerTokens !== null) {
     return { ok: false, status: 401, reason: 'token_required', message: 'a token is required' };
   }
-  return { ok: true, value: { mode: mode.value, subscription: subscription.value, role } };
+  return { ok: true, value: { mode: mode.value, subscription: subscription.value, tiles: tileRequest, role } };
 }

@@ -11,6 +11,7 @@ const NODE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 export interface BusSettings {
   redis: string | undefined;
   'node-id': string | undefined;
+  'tile-history'?: number;
 }
 
 export function createBus(settings: BusSettings, log: Logger): Bus {
@@ -29,5 +30,5 @@ export function createBus(settings: BusSettings, log: Logger): Bus {
   if (!NODE_ID_PATTERN.test(nodeId)) {
     throw new ConfigError(`--node-id: expected 1 to 64 of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(nodeId)}`);
   }
-  return new RedisBus({ url, nodeId, log });
+  return new RedisBus({ url, nodeId, log, tileHistory: settings['tile-history'] });
 }

@@ -26,11 +26,11 @@ import type { Redis } from 'ioredis';
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
-import type { ReadyFrame } from '../protocol/ready-frame.js';
+import { withLegacy, type ReadyFrame } from '../protocol/ready-frame.js';
 import type { Bus, BusState } from './bus.js';
 import { describeError } from '../util/describe-error.js';
 import { decodeEnvelope, DELIVERED_HERE, envelopeMeta, frameOfEnvelope, type Envelope } from './redis-envelope.js';
-import { defineScripts, queuePublish, queueRaise, REDIS_NAMES, type PublishMode } from './redis-scripts.js';
+import { DEFAULT_TILE_HISTORY, defineScripts, queuePublish, queueRaise, REDIS_NAMES, type PublishMode } from './redis-scripts.js';
 import { ConnectionLiveness } from './redis-liveness.js';
 import { planResync, type Mine, type ResyncAction } from './resync-plan.js';
 import { fillSeq, messageOfFrame, seqTemplate, type SeqTemplate } from './seq-template.js';
@@ -43,6 +43,8 @@ export interface RedisBusOptions {
   log: Logger;
   /** How long start waits for Redis before serving from the local store alone. */
   startWaitMs?: number;
+  /** Tiles kept in the Redis history stream for clients' map and resume (--tile-history). */
+  tileHistory?: number;
 }
 
 /** Reconnection delays double from this, up to RETRY_MAX_MS (ioredis reconnects by itself). */
@@ -68,6 +70,8 @@ type ConnectionName = 'commands' | 'subscriber';
 interface Prepared {
   frame: ReadyFrame;
   template: SeqTemplate;
+  /** Tiles: "x,y", the key of the history's latest-per-coordinate hash. */
+  coordinate: string;
 }
 
 export function defaultNodeId(): string {
@@ -108,11 +112,13 @@ export class RedisBus implements Bus {
   private resyncTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly startWaitMs: number;
+  private readonly tileHistory: number;
 
   constructor(options: RedisBusOptions) {
     this.nodeId = options.nodeId;
     this.log = options.log;
     this.startWaitMs = options.startWaitMs ?? START_WAIT_MS;
+    this.tileHistory = options.tileHistory ?? DEFAULT_TILE_HISTORY;
     this.commands = new (loadRedis())(options.url, {
       lazyConnect: true,
       // Fail fast while Redis is away: the update is served locally instead of waiting.
@@ -585,6 +591,8 @@ export class RedisBus implements Bus {
       floor,
       meta: envelopeMeta({ timestamp, origin, flags, node: this.nodeId, camera }),
       ...template,
+      historyLength: this.tileHistory,
+      coordinate: item.coordinate,
     };
   }
 
@@ -643,11 +651,12 @@ export class RedisBus implements Bus {
 
 /** Encoded once more, with the seq left open: the only encoding done for a published update. */
 function prepare(frame: ReadyFrame): Prepared {
-  return { frame, template: seqTemplate(messageOfFrame(frame.json)) };
+  const message = messageOfFrame(frame.json);
+  return { frame, template: seqTemplate(message), coordinate: message.type === 'tile_update' ? `${message.x},${message.y}` : '' };
 }
 
 function withSeq(item: Prepared, seq: number, origin: number): ReadyFrame {
-  return { ...item.frame, ...fillSeq(item.template, seq), seq, origin };
+  return withLegacy({ ...item.frame, ...fillSeq(item.template, seq), seq, origin });
 }
 
 /** [seq, published] from the publish script's reply. */
@@ -666,6 +675,6 @@ function describe(error: unknown): string {
  * ioredis, loaded on first use: a node without --redis (most of them) does not carry its
  * code (some 15 MB of resident memory).
  */
-function loadRedis(): typeof Redis {
+export function loadRedis(): typeof Redis {
   return (createRequire(import.meta.url)('ioredis') as { Redis: typeof Redis }).Redis;
 }

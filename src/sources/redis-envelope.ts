@@ -20,7 +20,7 @@
 // kind, seq and frames are put around it by the Redis script, which is where the seq is
 // assigned (src/sources/redis-scripts.ts). `encodeEnvelope` builds the same bytes in
 // JavaScript, for tests and for states this node stores without a new seq.
-import type { FrameKind, ReadyFrame } from '../protocol/ready-frame.js';
+import { withLegacy, type FrameKind, type ReadyFrame } from '../protocol/ready-frame.js';
 
 export const ENVELOPE_VERSION = 1;
 /** Flag: the accepting node delivered it to its own clients already. */
@@ -128,9 +128,12 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
   };
 }
 
-/** The frame it carries; the origin counts only on the node that accepted the update. */
+/**
+ * The frame it carries; the origin counts only on the node that accepted the update. The
+ * legacy frame is derived here from the JSON one, once per update and node.
+ */
 export function frameOfEnvelope(envelope: Envelope, nodeId: string): ReadyFrame {
-  return {
+  return withLegacy({
     kind: envelope.kind,
     camera: envelope.camera,
     seq: envelope.seq,
@@ -138,5 +141,5 @@ export function frameOfEnvelope(envelope: Envelope, nodeId: string): ReadyFrame 
     json: envelope.json,
     msgpack: envelope.msgpack,
     origin: envelope.node === nodeId ? envelope.origin : 0,
-  };
+  });
 }

@@ -11,6 +11,15 @@ export const REDIS_NAMES = {
   tileSeq: 'wirecam:tiles:seq',
   /** List: the envelopes of the latest tiles, for nodes that missed them while away. */
   recentTiles: 'wirecam:tiles:recent',
+  /**
+   * Stream: the tile history for clients' map and resume (redis-tile-history.ts), entry id
+   * "<seq>-1", field "e" = envelope; capped with XADD MAXLEN ~ (--tile-history).
+   */
+  tileHistory: 'wirecam:tiles:history',
+  /** Hash: tile coordinate "x,y" -> seq of its latest tile (which history entries are the map). */
+  tileLatest: 'wirecam:tiles:latest',
+  /** String: the deployment's epoch (PROTOCOL.md section 9), created once with SET NX. */
+  epoch: 'wirecam:epoch',
   /** Hash: camera id -> envelope of its latest state (src/sources/redis-envelope.ts). */
   states: 'wirecam:states',
   /** Hash: camera id -> "<seq> <timestamp>" of that state, for the script's comparisons. */
@@ -63,15 +72,16 @@ end
 
 /**
  * KEYS: the seq counter; for cameras also REDIS_NAMES.states and REDIS_NAMES.stateMeta, for
- * tiles REDIS_NAMES.recentTiles.
+ * tiles REDIS_NAMES.recentTiles, REDIS_NAMES.tileHistory and REDIS_NAMES.tileLatest.
  * ARGV: mode, channel, camera, kind (0/1), timestamp, floor (the counter is first raised to
- * at least this), envelope meta, JSON head, JSON tail, MessagePack head, MessagePack tail.
+ * at least this), envelope meta, JSON head, JSON tail, MessagePack head, MessagePack tail;
+ * for tiles also the history's length and the tile's coordinate "x,y".
  * Returns {seq, 1} when published, {seq of the stored state, 0} when refused.
  */
 const PUBLISH_LUA = `${LUA_HELPERS}
 local mode, channel, camera = ARGV[1], ARGV[2], ARGV[3]
 local kind, ts, floor = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local is_camera = #KEYS == 3
+local is_camera = ARGV[4] == '0'
 local stored_seq, stored_ts
 if is_camera then
   local meta = redis.call('HGET', KEYS[3], camera)
@@ -92,6 +102,10 @@ if is_camera and (not stored_seq or seq > stored_seq) then
 elseif not is_camera then
   redis.call('RPUSH', KEYS[2], envelope)
   redis.call('LTRIM', KEYS[2], -${RECENT_TILES}, -1)
+  -- An id at or below the stream's last (its counter was lost and raised again from a
+  -- node's floor) is refused: that tile is only missing from the history, never misplaced.
+  local added = redis.pcall('XADD', KEYS[3], 'MAXLEN', '~', ARGV[12], string.format('%d', seq) .. '-1', 'e', envelope)
+  if type(added) ~= 'table' or not added.err then redis.call('HSET', KEYS[4], ARGV[13], string.format('%d', seq)) end
 end
 redis.call('PUBLISH', channel, envelope)
 return {seq, 1}
@@ -114,6 +128,10 @@ export interface PublishArgs {
   jsonTail: Buffer;
   msgpackHead: Buffer;
   msgpackTail: Buffer;
+  /** Tiles: entries kept in the history stream (XADD MAXLEN ~). */
+  historyLength?: number;
+  /** Tiles: the coordinate, "x,y". */
+  coordinate?: string;
 }
 
 type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<unknown>;
@@ -128,7 +146,7 @@ function publishArguments(args: PublishArgs): Array<string | number | Buffer> {
   const keys =
     args.kind === 'camera'
       ? [3, REDIS_NAMES.cameraSeq(args.camera), REDIS_NAMES.states, REDIS_NAMES.stateMeta]
-      : [2, REDIS_NAMES.tileSeq, REDIS_NAMES.recentTiles];
+      : [4, REDIS_NAMES.tileSeq, REDIS_NAMES.recentTiles, REDIS_NAMES.tileHistory, REDIS_NAMES.tileLatest];
   const channel = args.kind === 'camera' ? REDIS_NAMES.cameraChannel(args.camera) : REDIS_NAMES.tileChannel;
   return [
     ...keys,
@@ -143,8 +161,12 @@ function publishArguments(args: PublishArgs): Array<string | number | Buffer> {
     args.jsonTail,
     args.msgpackHead,
     args.msgpackTail,
+    ...(args.kind === 'tile' ? [args.historyLength ?? DEFAULT_TILE_HISTORY, args.coordinate ?? ''] : []),
   ];
 }
+
+/** Tiles kept in REDIS_NAMES.tileHistory unless --tile-history says otherwise. */
+export const DEFAULT_TILE_HISTORY = 100_000;
 
 /** Queues a publish on a pipeline; its result is [seq, published 1/0]. */
 export function queuePublish(pipeline: ChainableCommander, args: PublishArgs): void {

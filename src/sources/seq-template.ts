@@ -7,7 +7,7 @@
 // src/sources/redis-scripts.ts does the same fill in Lua.
 import type { CameraUpdate, TileUpdate } from '../protocol/messages.js';
 import { encodePayload, type FramedPair } from '../protocol/encode.js';
-import { frameMessage } from '../protocol/frame.js';
+import { frameMessage, framePayload } from '../protocol/frame.js';
 
 export type SequencedMessage = CameraUpdate | TileUpdate;
 
@@ -72,7 +72,5 @@ export function msgpackUint(value: number): Buffer {
 
 /** The message a JSON frame carries (the frames in flight hold no decoded copy). */
 export function messageOfFrame(jsonFrame: Buffer): SequencedMessage {
-  const length = jsonFrame[1]! & 0x7f;
-  const headerLength = length < 126 ? 2 : length === 126 ? 4 : 10;
-  return JSON.parse(jsonFrame.toString('utf8', headerLength)) as SequencedMessage;
+  return JSON.parse(framePayload(jsonFrame).toString('utf8')) as SequencedMessage;
 }

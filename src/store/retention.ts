@@ -2,6 +2,7 @@
 // row limit are deleted, in chunks so that other writers are never locked out for long.
 // Each camera's latest row is always kept: it is that camera's snapshot.
 import type { Db } from './open.js';
+import { recordTilesPruned } from './meta.js';
 
 export interface RetentionPolicy {
   /** Rows older than this are deleted; 0 keeps rows of any age. */
@@ -24,9 +25,21 @@ export class Retention {
         WHERE (id <= @idLimit OR ts < @tsLimit)
           AND id NOT IN (SELECT MAX(id) FROM camera_updates GROUP BY camera)
         ORDER BY id LIMIT ${CHUNK})`);
-    this.pruneTiles = db.prepare(`
+    // RETURNING: the deleted seqs, so the highest one becomes the resume horizon (meta.ts).
+    const deleteTiles = db.prepare(`
       DELETE FROM tile_updates WHERE id IN (
-        SELECT id FROM tile_updates WHERE id <= @idLimit OR ts < @tsLimit ORDER BY id LIMIT ${CHUNK})`);
+        SELECT id FROM tile_updates WHERE id <= @idLimit OR ts < @tsLimit ORDER BY id LIMIT ${CHUNK})
+      RETURNING id`).pluck();
+    this.pruneTiles = {
+      run: (params: { idLimit: number; tsLimit: number }) =>
+        db.transaction(() => {
+          const ids = deleteTiles.all(params) as number[];
+          let highest = 0;
+          for (const id of ids) if (id > highest) highest = id;
+          if (highest > 0) recordTilesPruned(db, highest);
+          return { changes: ids.length };
+        })(),
+    };
     this.maxIds = db.prepare(
       'SELECT (SELECT IFNULL(MAX(id), 0) FROM camera_updates) AS camera, (SELECT IFNULL(MAX(id), 0) FROM tile_updates) AS tile',
     );

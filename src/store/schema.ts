@@ -14,6 +14,10 @@ CREATE TABLE IF NOT EXISTS tile_updates (
 );
 -- Finds each camera's latest row (snapshot, retention) without scanning the table.
 CREATE INDEX IF NOT EXISTS camera_updates_by_camera ON camera_updates (camera, id);
+-- Finds each tile coordinate's latest row (the map, PROTOCOL.md section 9) by index seeks.
+CREATE INDEX IF NOT EXISTS tile_updates_by_coordinate ON tile_updates (x, y, id);
+-- The store's own facts (src/store/meta.ts): its epoch, how far retention has pruned tiles.
+CREATE TABLE IF NOT EXISTS wirecam_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 export const DEFAULT_DB_PATH = './data/wiercam_update.db';

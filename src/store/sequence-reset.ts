@@ -6,10 +6,11 @@
 // resetSequenceSpace() recovers, in one transaction: ids continue above every seq already
 // sent (sequences.ts), and each camera's latest state in the store is recorded again as a
 // new row, so that clients get the store's states with seqs that still only increase
-// (PROTOCOL.md 6.1). A store "epoch" that must change exactly on these events belongs in
-// resetSequenceSpace's transaction.
+// (PROTOCOL.md 6.1), and the store gets a new epoch (meta.ts), so that clients resuming
+// with the old one rebuild their map (PROTOCOL.md 9).
 import type { Db } from './open.js';
 import type { Cursor, StorePositions, StoreReader } from './reader.js';
+import { newEpoch } from './meta.js';
 import { raiseSequences } from './sequences.js';
 import type { StoreWriter } from './writer.js';
 
@@ -36,6 +37,8 @@ export interface StoreReset {
   cameras: string[];
   /** When it was detected, ms since the Unix epoch. */
   at: number;
+  /** The store's new epoch (PROTOCOL.md section 9), written in the same transaction. */
+  epoch: string;
 }
 
 /**
@@ -107,7 +110,8 @@ export function resetSequenceSpace(
     raiseSequences(db, floor);
     const { cameras } = reader.snapshot();
     writer.insert(cameras.map(({ value }) => ({ kind: 'camera' as const, value })));
-    return { ...found, cursor: floor, cameras: cameras.map(({ value }) => value.camera), at: now };
+    const epoch = newEpoch(db);
+    return { ...found, cursor: floor, cameras: cameras.map(({ value }) => value.camera), at: now, epoch };
   }).immediate();
 }
 

@@ -15,10 +15,12 @@ import type {
   StoreTask,
   StoreWorkerData,
   StreamTask,
+  TileStateResult,
+  TilesResult,
   WriteResult,
 } from '../../workers/store-worker.js';
 
-export type { SnapshotResult };
+export type { SnapshotResult, TileStateResult, TilesResult };
 
 /** The compiled worker; from sources (tests) the build output is used. */
 function workerFile(): string {
@@ -103,6 +105,19 @@ export class StorePool {
   async camerasWithoutRows(cameras: string[]): Promise<string[]> {
     const result = await this.run<CamerasWithoutRowsResult>({ op: 'cameras-without-rows', path: this.path, cameras });
     return result.cameras;
+  }
+
+  /** The store's epoch, retention's tile horizon and newest tile seq (PROTOCOL.md 9). */
+  tileState(): Promise<TileStateResult> {
+    return this.run({ op: 'tileState', path: this.path });
+  }
+
+  /**
+   * One batch (at most `limit` rows) of tiles with a seq in (after, upTo], in seq order:
+   * each coordinate's latest ('map') or every one ('since'). Read on from `last` while `more`.
+   */
+  tiles(read: 'map' | 'since', after: number, upTo: number, limit: number): Promise<TilesResult> {
+    return this.run({ op: 'tiles', path: this.path, read, after, upTo, limit });
   }
 
   async close(): Promise<void> {

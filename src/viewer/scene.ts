@@ -16,6 +16,23 @@ export interface SceneFrame {
   /** Where the camera is heading (drawn as a ghost). */
   target: CameraPose | null;
   trail: readonly CameraPose[];
+  /** The map under the camera: tiles by grid coordinate, drawn as squares of `tileSize` world units. */
+  tiles?: Iterable<MapTile>;
+  tileSize?: number;
+}
+
+/** One tile of the map as the scene draws it. */
+export interface MapTile {
+  x: number;
+  y: number;
+  brick: string;
+}
+
+/** A stable colour per brick name: the same texture always looks the same. */
+function brickColor(brick: string): string {
+  let hash = 0;
+  for (let i = 0; i < brick.length; i++) hash = (hash * 31 + brick.charCodeAt(i)) | 0;
+  return `hsla(${Math.abs(hash) % 360}, 45%, 38%, 0.85)`;
 }
 
 export interface Drawn {
@@ -80,6 +97,14 @@ export class Scene {
     ctx.fillStyle = COLORS.background;
     ctx.fillRect(0, 0, width, height);
     this.drawGrid(ctx, width, height, scale, toScreen, toWorld);
+    if (frame.tiles !== undefined) {
+      const size = frame.tileSize ?? 64;
+      for (const tile of frame.tiles) {
+        const corner = toScreen(tile.x * size, tile.y * size);
+        ctx.fillStyle = brickColor(tile.brick);
+        ctx.fillRect(corner.x, corner.y, Math.max(1, size * scale - 1), Math.max(1, size * scale - 1));
+      }
+    }
     if (frame.trail.length > 1) {
       ctx.strokeStyle = COLORS.trail;
       ctx.lineWidth = 2;

@@ -58,6 +58,11 @@ let trail: CameraPose[] = [];
 let lastTrailAt = Number.NEGATIVE_INFINITY;
 let tilesReceived = 0;
 let lastTile = '';
+/** The map: the latest tile of each coordinate, kept across reconnections while the server recovers it. */
+const tiles = new Map<string, { x: number; y: number; brick: string }>();
+/** World units per tile (the demo's, src/sources/simulated-tiles.ts). */
+const TILE_SIZE = 64;
+let mapRebuilds = 0;
 let stateText = 'connecting';
 const seenOnConnection = new Set<string>();
 
@@ -69,6 +74,7 @@ const client = new WirecamClient({
   encoding,
   ...(maxHz !== null && Number.isFinite(Number(maxHz)) ? { maxHz: Number(maxHz) } : {}),
   ...(token !== null ? { token } : {}),
+  tiles: 'map',
 });
 
 client.on('state', (change) => showState(change));
@@ -94,6 +100,19 @@ client.on('camera', (update) => {
 client.on('tile', (tile) => {
   tilesReceived++;
   lastTile = `(${tile.x}, ${tile.y}) ${tile.brick}`;
+  tiles.set(`${tile.x},${tile.y}`, { x: tile.x, y: tile.y, brick: tile.brick });
+  canvas.dataset.tiles = String(tiles.size);
+});
+// After each hello: the map is kept when the server recovered what was missed, else rebuilt.
+client.on('map', ({ recovered, resumed }) => {
+  if (!recovered && tiles.size > 0) {
+    tiles.clear();
+    mapRebuilds++;
+  }
+  canvas.dataset.tiles = String(tiles.size);
+  canvas.dataset.mapRecovered = String(recovered);
+  canvas.dataset.mapResumed = String(resumed);
+  canvas.dataset.mapRebuilds = String(mapRebuilds);
 });
 
 picker.addEventListener('change', () => select(picker.value));
@@ -145,7 +164,7 @@ function frame(): void {
     if (trail.length > TRAIL_LENGTH) trail = trail.slice(-TRAIL_LENGTH);
   }
   const target = latest === null ? null : { x: latest.target_x, y: latest.target_y, zoom: latest.target_zoom };
-  const drawn = scene.draw({ label: selected, pose, target, trail });
+  const drawn = scene.draw({ label: selected, pose, target, trail, tiles: tiles.values(), tileSize: TILE_SIZE });
   canvas.dataset.camera = selected;
   if (pose !== null && drawn !== null) {
     canvas.dataset.drawnX = pose.x.toFixed(3);

@@ -43,7 +43,8 @@ describe('broadcast of store rows', () => {
     await waitFor(() => legacy.camera?.seq === lastId, 'the legacy client to get the row');
     const fromJson = await json.waitForMessage((m) => m.type === 'camera_update' && m.seq === lastId, 'json update');
     const fromMsgpack = await msgpack.waitForMessage((m) => m.type === 'camera_update' && m.seq === lastId, 'msgpack update');
-    expect(legacy.camera).toEqual(expected);
+    // Legacy JSON mode: camera_sync.rs's integer seconds (PROTOCOL.md section 4).
+    expect(legacy.camera).toEqual({ ...expected, timestamp: Math.floor(ts / 1000) });
     expect(fromJson).toEqual(expected);
     expect(fromMsgpack).toEqual(expected);
     expect(msgpack.received.find((r) => r.message === fromMsgpack)!.binary).toBe(true);
@@ -102,9 +103,11 @@ describe('broadcast of store rows', () => {
       db,
       rows: [{ table: 'tile_updates', x: -4, y: 7, brick: 'stone.png', ts: 1_795_000_000_000 }],
     });
-    for (const client of [a, b]) {
-      const tile = await client.waitForMessage((m) => m.type === 'tile_update' && m.seq === lastTileId, 'the tile');
-      expect(tile).toEqual({ type: 'tile_update', seq: lastTileId, x: -4, y: 7, brick: 'stone.png', timestamp: 1_795_000_000_000 });
-    }
+    const expected = { type: 'tile_update', seq: lastTileId, x: -4, y: 7, brick: 'stone.png', timestamp: 1_795_000_000_000 };
+    const tile = await a.waitForMessage((m) => m.type === 'tile_update' && m.seq === lastTileId, 'the tile');
+    expect(tile).toEqual(expected);
+    // Legacy JSON mode: Unix seconds (PROTOCOL.md section 4).
+    const legacyTile = await b.waitForMessage((m) => m.type === 'tile_update' && m.seq === lastTileId, 'the tile (legacy)');
+    expect(legacyTile).toEqual({ ...expected, timestamp: 1_795_000_000 });
   });
 });

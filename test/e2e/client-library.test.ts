@@ -129,6 +129,35 @@ describe('wirecam/client', () => {
     await stopProcess(second);
   });
 
+  it('keeps its map across a server restart: resumes from its last tile, recovered, not rebuilt', async () => {
+    const db = join(tempDir(), 'map.db');
+    // A store that already holds a map when the server starts (the schema made by a first start).
+    await stopProcess(await startServer(['--db', db]));
+    await writeRowsFromAnotherProcess({ db, burst: { count: 300, perTransaction: 100, tiles: true, coordinates: 100 } });
+    const first = await startServer(['--db', db]);
+    const { client, log } = open({ url: first.url, tiles: 'map', encoding: 'json', msgpack: null });
+    const statuses: Array<{ recovered: boolean; resumed: boolean }> = [];
+    client.on('map', (status) => statuses.push(status));
+    const firstHello = await client.next('hello');
+    await waitFor(() => log.tiles.length === 100, 'the map: 100 coordinates');
+    expect(statuses).toEqual([expect.objectContaining({ recovered: false, resumed: false })]);
+    await waitFor(() => client.tileResumePoint?.seq === firstHello.tile_seq, 'the map to be complete');
+
+    await stopProcess(first, 'SIGKILL');
+    await waitFor(() => client.state === 'reconnecting', 'the client to notice');
+    // Tiles written while the server is down: the client must get them after the restart.
+    const missed = await writeRowsFromAnotherProcess({ db, burst: { count: 40, perTransaction: 40, tiles: true, coordinates: 100 } });
+    const second = await startServer(['--db', db, '--port', String(first.port)]);
+    const status = await client.next('map');
+    expect(status).toMatchObject({ recovered: true, resumed: true, epoch: firstHello.epoch });
+    await waitFor(() => log.tiles.at(-1)?.seq === missed.lastTileId, 'the tiles written while it was down');
+    // Only the 40 missed tiles came on top of the map: nothing rebuilt, nothing repeated.
+    expect(log.tiles).toHaveLength(140);
+    expect(log.tiles.slice(100).map((t) => t.seq)).toEqual(Array.from({ length: 40 }, (_, i) => firstHello.tile_seq + 1 + i));
+    expect(client.tileResumePoint).toEqual({ epoch: firstHello.epoch, seq: missed.lastTileId });
+    await stopProcess(second);
+  });
+
   it('stays closed after close(), and gives up at once with reconnect: false', async () => {
     const server = await startServer(['--db', join(tempDir(), 'close.db')]);
     const { client, log } = open({ url: server.url, reconnect: false });

@@ -47,7 +47,8 @@ describe('producers', () => {
       type: 'camera_update', camera: 'prod', seq, x: 10.5, y: -2, zoom: 3, target_x: 11, target_y: -2, target_zoom: 3, timestamp: 1_795_000_000_999,
     };
     expect(await viewer.waitForMessage((m) => m.type === 'camera_update' && m.seq === seq, 'broadcast (msgpack)')).toEqual(expected);
-    expect(await legacy.waitForMessage((m) => m.type === 'camera_update' && m.seq === seq, 'broadcast (legacy)')).toEqual(expected);
+    // Legacy JSON mode: integer Unix seconds (PROTOCOL.md section 4).
+    expect(await legacy.waitForMessage((m) => m.type === 'camera_update' && m.seq === seq, 'broadcast (legacy)')).toEqual({ ...expected, timestamp: 1_795_000_000 });
     // A later row lets us know the producer would have seen its own update by now.
     const other = await connect(server.url, { protocols: ['wirecam.v1.json'], headers: { Authorization: `Bearer ${TOKEN}` } });
     other.sendJson({ type: 'camera_update', camera: 'prod', x: 1, y: 1, zoom: 1 });

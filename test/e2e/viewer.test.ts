@@ -126,4 +126,40 @@ describe.skipIf(!hasChromium)('the viewer page', () => {
     await page.close();
     await stopProcess(second);
   });
+
+  it('draws the map under the camera and keeps it across a server restart (recovered, not rebuilt)', async () => {
+    const db = join(tempDir(), 'camera.db');
+    await stopProcess(await startServer(['--db', db]));
+    await writeRowsFromAnotherProcess({ db, rows: [{ camera: 'main', x: 0, y: 0, zoom: 1 }] });
+    await writeRowsFromAnotherProcess({ db, burst: { count: 60, perTransaction: 60, tiles: true, coordinates: 30 } });
+    const first = await startServer(['--db', db]);
+    const page = await openViewer(first);
+    await waitFor(async () => (await dataset(page)).tiles === '30', 'the map of 30 tiles');
+    expect(await dataset(page)).toMatchObject({ mapRecovered: 'false', mapResumed: 'false', mapRebuilds: '0' });
+    // Tile (0, 0) is painted under the camera: not the background colour.
+    const background = [15, 20, 25];
+    const pixelAt = () =>
+      page.evaluate(() => {
+        const canvas = document.getElementById('view') as HTMLCanvasElement;
+        const d = canvas.dataset;
+        const ratio = canvas.width / canvas.clientWidth;
+        // The camera is at (0, 0): a few pixels right of and below it lies tile (0, 0).
+        return [...canvas.getContext('2d')!.getImageData(Math.round((Number(d.screenX) + 12) * ratio), Math.round((Number(d.screenY) + 12) * ratio), 1, 1).data];
+      });
+    await waitFor(async () => (await dataset(page)).screenX !== undefined, 'the camera to be drawn');
+    expect((await pixelAt()).slice(0, 3)).not.toEqual(background);
+
+    await stopProcess(first, 'SIGKILL');
+    await waitFor(async () => (await dataset(page)).state === 'reconnecting', 'the page to notice');
+    await writeRowsFromAnotherProcess({ db, burst: { count: 20, perTransaction: 20, tiles: true, coordinates: 50 } });
+    const second = await startServer(['--db', db, '--port', String(first.port)]);
+    await waitFor(async () => (await dataset(page)).mapResumed === 'true', 'the page to resume', 20_000);
+    // Only the 20 missed tiles come (coordinates 0..19, already on the map): 30 map tiles
+    // plus 20 received in all, and the map kept, not rebuilt.
+    await waitFor(async () => (await page.locator('#tiles').textContent())?.startsWith('50, last'), 'the 20 missed tiles', 20_000);
+    expect(await dataset(page)).toMatchObject({ tiles: '30', mapRecovered: 'true', mapRebuilds: '0' });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+    await stopProcess(second);
+  });
 });

@@ -1,11 +1,16 @@
 // A client that behaves exactly like the Geometry OS compositor client: no subprotocol,
 // JSON.parse of every frame, a switch on message.type, and every heartbeat answered with
-// {"type":"heartbeat","timestamp":<seconds>}.
+// {"type":"heartbeat","timestamp":<seconds>}. Like Geometry OS's infinite map, it keeps each
+// tile's `timestamp` by coordinate and takes a map manifest entry (Unix seconds) as newer only
+// when its seconds are larger.
 import WebSocket from 'ws';
 
 export class GeometryOsClient {
   camera: Record<string, unknown> | null = null;
   tiles: Array<Record<string, unknown>> = [];
+  /** "x,y" -> the tile's `timestamp` as received (the infinite map's staleness check uses it). */
+  readonly tileTimestamps = new Map<string, number>();
+  heartbeats: Array<Record<string, unknown>> = [];
   heartbeatsAnswered = 0;
   unknown: Array<Record<string, unknown>> = [];
   cameraUpdates = 0;
@@ -34,8 +39,10 @@ export class GeometryOsClient {
           break;
         case 'tile_update':
           this.tiles.push(message);
+          this.tileTimestamps.set(`${message.x},${message.y}`, message.timestamp as number);
           break;
         case 'heartbeat':
+          this.heartbeats.push(message);
           this.socket.send(JSON.stringify({ type: 'heartbeat', timestamp: Date.now() / 1000 }));
           this.heartbeatsAnswered++;
           break;
@@ -43,6 +50,12 @@ export class GeometryOsClient {
           this.unknown.push(message);
       }
     };
+  }
+
+  /** The infinite map's check: is a manifest entry (Unix seconds) newer than the tile it has? */
+  manifestIsNewer(x: number, y: number, manifestSeconds: number): boolean {
+    const known = this.tileTimestamps.get(`${x},${y}`);
+    return known === undefined || manifestSeconds > known;
   }
 
   close(): void {

@@ -1,7 +1,8 @@
 // A separate OS process that writes rows into a wirecam store with its own SQLite
 // connection, the way a compositor would. Input: one JSON object as argv[2].
 //   { db, rows: [{ table?: 'camera_updates'|'tile_updates', ...columns }] }   rows as given
-//   { db, burst: { camera, cameras?, count, perTransaction, rateHz?, tiles? } }  generated states
+//   { db, burst: { camera, cameras?, count, perTransaction, rateHz?, tiles?, coordinates? } }  generated states
+//   (tiles with `coordinates: n` cycle through n coordinates: x = i % n, y = -(i % n))
 // Prints one JSON line: { written, lastId, lastTileId, firstTs, lastTs }.
 import Database from 'better-sqlite3';
 
@@ -45,14 +46,15 @@ if (spec.rows) {
   db.transaction(() => spec.rows.forEach(insert))();
 } else if (spec.burst) {
   // `cameras: n` cycles through camera ids `${camera}-0` .. `${camera}-(n-1)`.
-  const { camera = 'main', cameras = 0, count, perTransaction = 1, rateHz = 0, tiles = false } = spec.burst;
+  const { camera = 'main', cameras = 0, count, perTransaction = 1, rateHz = 0, tiles = false, coordinates = 0 } = spec.burst;
   const cameraOf = (i) => (cameras > 0 ? `${camera}-${i % cameras}` : camera);
   const start = Date.now();
   for (let i = 0; i < count; ) {
     const n = Math.min(perTransaction, count - i);
     db.transaction(() => {
       for (let k = 0; k < n; k++, i++) {
-        if (tiles) insert({ table: 'tile_updates', x: i, y: -i, brick: `brick-${i}` });
+        const c = coordinates > 0 ? i % coordinates : i;
+        if (tiles) insert({ table: 'tile_updates', x: c, y: -c, brick: `brick-${i}` });
         else insert({ camera: cameraOf(i), x: i, y: i * 0.5, zoom: 1 + (i % 100) / 100, ts: Date.now() });
       }
     })();

@@ -44,7 +44,7 @@ class RecordingTransport extends EventEmitter implements Transport {
 
 function frame(camera: string, seq: number): ReadyFrame {
   const bytes = Buffer.from(`${camera}:${seq};`);
-  return { kind: 'camera', camera, seq, timestamp: Date.now(), json: bytes, msgpack: bytes, origin: 0 };
+  return { kind: 'camera', camera, seq, timestamp: Date.now(), json: bytes, msgpack: bytes, legacy: bytes, origin: 0 };
 }
 
 type Step = { waitMs: number; action: 'update'; camera: 'a' | 'b' } | { waitMs: number; action: 'stall' | 'resume' };

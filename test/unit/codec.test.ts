@@ -6,7 +6,7 @@ import { Unpackr } from 'msgpackr';
 import { cameraUpdateMessage, encodePayload, tileUpdateMessage } from '../../src/protocol/encode.js';
 import { MsgpackWriter } from '../../src/protocol/msgpack-writer.js';
 import { frameHeader, frameHeaderLength, frameMessage } from '../../src/protocol/frame.js';
-import { encodeBatch, framesOf } from '../../src/protocol/ready-frame.js';
+import { encodeBatch, framesOf, withLegacy } from '../../src/protocol/ready-frame.js';
 import type { CameraInput, ServerMessage, TileInput } from '../../src/protocol/messages.js';
 
 const TS = 1_795_000_000_123; // above 2^32: a default JS encoder would write float64
@@ -356,9 +356,10 @@ describe('encodeBatch and framesOf', () => {
     for (const frame of frames) {
       expect(frame.json.buffer).toBe(batch.bytes);
       expect(frame.msgpack.buffer).toBe(batch.bytes);
+      expect(frame.legacy.buffer).toBe(batch.bytes);
     }
     // Nothing else lives in that buffer: it is transferred whole to another thread.
-    const used = frames.reduce((sum, f) => sum + f.json.length + f.msgpack.length, 0);
+    const used = frames.reduce((sum, f) => sum + f.json.length + f.msgpack.length + f.legacy.length, 0);
     expect(batch.bytes.byteLength).toBe(used);
   });
 
@@ -389,6 +390,22 @@ describe('encodeBatch and framesOf', () => {
       expect(msgpack).toMatchObject({ fin: true, opcode: 2 });
       expect(decode(msgpack.payload)).toEqual(expected[i]);
       expect(formatOf(msgpack.payload, 'timestamp')).toBe(0xcf);
+    });
+  });
+
+  it('frames the legacy payload in camera_sync.rs units: camera seconds rounded down, tile seconds fractional', () => {
+    const batch = encodeBatch(cameras, tiles);
+    const frames = framesOf(batch, () => 0);
+    const expected = [
+      ...cameras.map(({ seq, value }) => ({ ...cameraUpdateMessage(seq, value), timestamp: Math.floor(value.timestamp / 1000) })),
+      ...tiles.map(({ seq, value }) => ({ ...tileUpdateMessage(seq, value), timestamp: value.timestamp / 1000 })),
+    ];
+    frames.forEach((frame, i) => {
+      const legacy = unframe(frame.legacy);
+      expect(legacy).toMatchObject({ fin: true, opcode: 1 });
+      expect(JSON.parse(legacy.payload.toString('utf8'))).toEqual(expected[i]);
+      // The same bytes withLegacy derives from the JSON frame (the Redis bus's path).
+      expect(withLegacy({ ...frame, legacy: Buffer.alloc(0) }).legacy.equals(frame.legacy)).toBe(true);
     });
   });
 

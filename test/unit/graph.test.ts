@@ -19,6 +19,7 @@ function cameraFrame(camera: string, seq: number): ReadyFrame {
     timestamp: 1_700_000_000_000 + seq,
     json: Buffer.from(`{"camera":"${camera}","seq":${seq}}`),
     msgpack: Buffer.from([0x82, seq & 0xff]),
+    legacy: Buffer.from(`{"camera":"${camera}","seq":${seq}}`),
     origin: 0,
   };
 }
@@ -31,6 +32,7 @@ function tileFrame(seq: number): ReadyFrame {
     timestamp: 1_700_000_000_000 + seq,
     json: Buffer.from(`{"type":"tile_update","seq":${seq}}`),
     msgpack: Buffer.from([0x85, seq & 0xff]),
+    legacy: Buffer.from(`{"type":"tile_update","seq":${seq}}`),
     origin: 0,
   };
 }

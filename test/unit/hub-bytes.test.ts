@@ -29,11 +29,11 @@ class CountingTransport extends EventEmitter implements Transport {
 
 function camera(camera: string, seq: number, origin = 0): ReadyFrame {
   // Sizes differ per frame and encoding, so a count by frames alone would not match.
-  return { kind: 'camera', camera, seq, timestamp: seq, json: Buffer.alloc(20 + seq), msgpack: Buffer.alloc(10 + 2 * seq), origin };
+  return { kind: 'camera', camera, seq, timestamp: seq, json: Buffer.alloc(20 + seq), msgpack: Buffer.alloc(10 + 2 * seq), legacy: Buffer.alloc(20 + seq), origin };
 }
 
 function tile(seq: number): ReadyFrame {
-  return { kind: 'tile', camera: '', seq, timestamp: seq, json: Buffer.alloc(30 + seq), msgpack: Buffer.alloc(15 + seq), origin: 0 };
+  return { kind: 'tile', camera: '', seq, timestamp: seq, json: Buffer.alloc(30 + seq), msgpack: Buffer.alloc(15 + seq), legacy: Buffer.alloc(30 + seq), origin: 0 };
 }
 
 let nextId = 1;

@@ -51,12 +51,13 @@ function cameraFrame(camera: string, seq: number, origin = 0): ReadyFrame {
     timestamp: seq,
     json: Buffer.from(`J:${camera}:${seq};`),
     msgpack: Buffer.from(`M:${camera}:${seq};`),
+    legacy: Buffer.from(`L:${camera}:${seq};`),
     origin,
   };
 }
 
 function tileFrame(seq: number): ReadyFrame {
-  return { kind: 'tile', camera: '', seq, timestamp: seq, json: Buffer.from(`J:tile:${seq};`), msgpack: Buffer.from(`M:tile:${seq};`), origin: 0 };
+  return { kind: 'tile', camera: '', seq, timestamp: seq, json: Buffer.from(`J:tile:${seq};`), msgpack: Buffer.from(`M:tile:${seq};`), legacy: Buffer.from(`L:tile:${seq};`), origin: 0 };
 }
 
 const cams = (...ids: string[]) => new Set(ids);
@@ -115,7 +116,7 @@ describe('Hub: framed once, batched per group', () => {
     hub.flush();
     expect(json.transport.messages()).toEqual(['J:A:1', 'J:tile:10']);
     expect(msgpack.transport.messages()).toEqual(['M:A:1', 'M:tile:10']);
-    expect(hub.counters.sent).toEqual({ json: 2, msgpack: 2 });
+    expect(hub.counters.sent).toEqual({ json: 2, msgpack: 2, legacy: 0 });
   });
 
   it("sends every camera to a '*' subscriber and only the chosen ones to others", () => {

@@ -11,7 +11,7 @@ const summary = { average: 0, mean: 0, stddev: 0, min: 0, max: 0, p0_001: 0, p0_
 
 function fakeService() {
   const counters = createCounters();
-  const hub = { counters: { sent: { json: 0, msgpack: 0 }, bytes: { json: 0, msgpack: 0 }, coalesced: 0 }, cameraCount: 0 };
+  const hub = { counters: { sent: { json: 0, msgpack: 0, legacy: 0 }, bytes: { json: 0, msgpack: 0, legacy: 0 }, coalesced: 0 }, cameraCount: 0 };
   const sessions: Array<{ role: 'viewer' | 'producer'; encoding: 'json' | 'msgpack' }> = [];
   const state = { newest: { camera: 0, tile: 0 } as Cursor, cursor: { camera: 0, tile: 0 } as Cursor, storeFails: false, queries: 0 };
   const source: MetricsSource = {

@@ -1,0 +1,81 @@
+// Where a node reads the map and the tile history from (PROTOCOL.md section 9): one
+// interface, two implementations, like the bus: the store (one node; src/store/
+// tile-history.ts in the worker pool) and Redis (several nodes; redis-tile-history.ts).
+import { framesOf, type ReadyFrame } from '../protocol/ready-frame.js';
+import type { StorePool } from '../store/worker-pool.js';
+
+/** One batch of tiles, in seq order, ready to write (all three frame formats). */
+export interface TileBatch {
+  frames: ReadyFrame[];
+  /** Read on from this seq. */
+  last: number;
+  /** More may follow. */
+  more: boolean;
+}
+
+export type TileRead = 'map' | 'since';
+
+export interface TileHistory {
+  /** Loads the epoch and horizon; resolves with the newest tile seq there is (0: none). */
+  start(): Promise<number>;
+  /** The sequence space tile seqs belong to (hello.epoch). */
+  epoch(): string;
+  /**
+   * The lowest `tiles_since` from which every later tile is still kept: retention's pruned
+   * maximum (store), or the seq before the oldest kept entry (Redis).
+   */
+  horizon(): Promise<number>;
+  /**
+   * At most `limit` tiles with a seq in (after, upTo], in seq order: each coordinate's
+   * latest (`map`) or every one (`since`). Rejects when the history cannot be read.
+   */
+  read(kind: TileRead, after: number, upTo: number, limit: number): Promise<TileBatch>;
+  /** The local store was replaced and has this new epoch (only where the store is the history). */
+  replaced?(epoch: string): void;
+  /** Retention pruned the local store's tiles through `seq` (only where the store is the history). */
+  pruned?(seq: number): void;
+  /** Closes what it opened. */
+  stop?(): Promise<void>;
+}
+
+/** The store's history, read in the worker pool. */
+export class StoreTileHistory implements TileHistory {
+  private currentEpoch = '';
+  private prunedThrough = 0;
+
+  /** `cursor`: the store tail's tile cursor; tiles after it reach clients live. */
+  constructor(
+    private readonly pool: StorePool,
+    private readonly cursor: () => number,
+  ) {}
+
+  async start(): Promise<number> {
+    const state = await this.pool.tileState();
+    this.currentEpoch = state.epoch;
+    this.prunedThrough = state.prunedThrough;
+    return this.cursor();
+  }
+
+  epoch(): string {
+    return this.currentEpoch;
+  }
+
+  async horizon(): Promise<number> {
+    return this.prunedThrough;
+  }
+
+  /** Another file sits at the store's path, with this new epoch (workers/store-stream.ts). */
+  replaced(epoch: string): void {
+    this.currentEpoch = epoch;
+  }
+
+  /** Retention ran: tiles up to `seq` are gone. */
+  pruned(seq: number): void {
+    if (seq > this.prunedThrough) this.prunedThrough = seq;
+  }
+
+  async read(kind: TileRead, after: number, upTo: number, limit: number): Promise<TileBatch> {
+    const result = await this.pool.tiles(kind, after, upTo, limit);
+    return { frames: framesOf(result.batch, () => 0), last: result.last, more: result.more };
+  }
+}
