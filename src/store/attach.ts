@@ -1,10 +1,10 @@
 // How the workers open the store: only a file that is already there and is a complete
 // SQLite database holding wirecam's tables. The service creates the store once, at start
 // (open.ts); a file that appears at the path later (a backup being copied into place, a
-// store made by another tool) is checked first, without writing to it: its header, then its
-// tables through a read-only connection. Nothing here runs CREATE or changes journal_mode.
+// store made by another tool) is checked first, without writing to it, through a read-only
+// connection: its length against its pages, then its tables. Nothing here runs CREATE or changes journal_mode.
 import Database from 'better-sqlite3';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeError } from '../util/describe-error.js';
 import { StoreMissingError } from './identity.js';
@@ -43,9 +43,8 @@ const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   tile_updates: ['id', 'x', 'y', 'brick', 'ts'],
 };
 
-/** SQLite's file header (fileformat2.html, section 1.3): its first 100 bytes. */
+/** SQLite's file header (fileformat2.html, section 1.3) is the first 100 bytes. */
 const HEADER_BYTES = 100;
-const MAGIC = 'SQLite format 3\0';
 
 /**
  * Opens the existing store at `path` for a worker, after checking it (`checkStoreFile`).
@@ -67,49 +66,55 @@ export function attachStore(path: string, options: AttachOptions = {}): Db {
   }
 }
 
-/** The header, then the tables: throws StoreMissingError or StoreNotUsableError. */
+/**
+ * Checks that the file at `path` is a complete wirecam store: throws StoreMissingError when
+ * there is none, StoreNotUsableError when it is shorter than its header says (still being
+ * copied), not SQLite, or without wirecam's tables.
+ *
+ * The file is never opened here except through SQLite (a read-only connection): SQLite's
+ * locks are POSIX advisory locks, which belong to the process, and closing *any* descriptor
+ * of the file releases every lock the process holds on it (SQLite doc: howtocorrupt.html,
+ * section 2.2). A plain open/read/close of the database file from this process would drop
+ * the locks of the service's other connections: another process closing its connection
+ * would then believe it was the last one and reset the WAL under them, and they would stop
+ * seeing new commits. Only stat() (no descriptor) is used besides SQLite.
+ */
 export function checkStoreFile(path: string, absolute = resolve(path)): void {
-  const problem = headerProblem(path, absolute);
-  if (problem !== null) throw new StoreNotUsableError(path, problem);
-  const tables = tablesProblem(absolute);
-  if (tables !== null) throw new StoreNotUsableError(path, tables);
-}
-
-function headerProblem(path: string, absolute: string): string | null {
-  let fd: number;
+  let size: number;
   try {
-    fd = openSync(absolute, 'r');
+    const stat = statSync(absolute);
+    if (!stat.isFile()) throw new StoreNotUsableError(path, 'it is not a regular file');
+    size = stat.size;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StoreMissingError(path);
     throw error;
   }
-  try {
-    const size = fstatSync(fd).size;
-    if (size < HEADER_BYTES) return `the file has ${size} bytes, less than an SQLite header`;
-    const header = Buffer.alloc(HEADER_BYTES);
-    readSync(fd, header, 0, HEADER_BYTES, 0);
-    if (header.toString('latin1', 0, MAGIC.length) !== MAGIC) return 'the file is not an SQLite database';
-    const rawPageSize = header.readUInt16BE(16);
-    const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
-    if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) return `the header's page size ${rawPageSize} is invalid`;
-    if (size % pageSize !== 0) return `the file has ${size} bytes, not a whole number of ${pageSize}-byte pages (still being copied?)`;
-    // The in-header page count is valid when the change counter matches version-valid-for.
-    const pages = header.readUInt32BE(28);
-    if (pages > 0 && header.readUInt32BE(24) === header.readUInt32BE(92) && size < pages * pageSize) {
-      return `the file has ${size} of its ${pages * pageSize} bytes (still being copied?)`;
-    }
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  if (size < HEADER_BYTES) throw new StoreNotUsableError(path, `the file has ${size} bytes, less than an SQLite header`);
+  const problem = contentProblem(absolute, size);
+  if (problem !== null) throw new StoreNotUsableError(path, problem);
 }
 
-function tablesProblem(absolute: string): string | null {
+/**
+ * Pages, then tables, read through a read-only connection that is closed again. Where the
+ * store has a WAL (`-wal` file), committed pages may live there rather than in the file, so
+ * the file's length says nothing and only the tables are checked; a file copied into place
+ * comes without one (README: remove the `-wal` and `-shm` files first).
+ */
+function contentProblem(absolute: string, size: number): string | null {
+  const hasWal = statSync(`${absolute}-wal`, { throwIfNoEntry: false }) !== undefined;
   let check: Db | undefined;
   try {
     check = new Database(absolute, { readonly: true, fileMustExist: true });
     check.pragma('busy_timeout = 1000');
-    const names = new Set((check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]));
+    if (!hasWal) {
+      const pageSize = check.pragma('page_size', { simple: true }) as number;
+      // Without a WAL, SQLite takes the in-header page count when it is valid
+      // (fileformat2.html, 1.3.7): a file shorter than that is still being written.
+      const pages = check.pragma('page_count', { simple: true }) as number;
+      if (size % pageSize !== 0) return `the file has ${size} bytes, not a whole number of ${pageSize}-byte pages (still being copied?)`;
+      if (size < pages * pageSize) return `the file has ${size} of its ${pages * pageSize} bytes (still being copied?)`;
+    }
+    const names = new Set(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
     for (const [table, columns] of Object.entries(REQUIRED_COLUMNS)) {
       if (!names.has(table)) return `it has no table ${table}`;
       const present = new Set((check.pragma(`table_info(${table})`) as Array<{ name: string }>).map((column) => column.name));
@@ -120,7 +125,11 @@ function tablesProblem(absolute: string): string | null {
     if (!names.has('sqlite_sequence')) return 'its tables are not AUTOINCREMENT (no sqlite_sequence), so ids could be reused';
     return null;
   } catch (error) {
-    return `cannot read its tables: ${describeError(error)}`;
+    const code = (error as { code?: unknown }).code;
+    if (code === 'SQLITE_NOTADB') return 'the file is not an SQLite database';
+    // Pages that do not hold what the header promises: a copy still being written, or damage.
+    if (code === 'SQLITE_CORRUPT') return `its ${size} bytes do not hold a whole database (still being copied, or damaged)`;
+    return `cannot read it: ${describeError(error)}`;
   } finally {
     check?.close();
   }

@@ -302,3 +302,35 @@ describe('a reader pins the WAL while rows are written fast', () => {
     await stopProcess(server);
   });
 });
+
+describe("the locks of the service's connections", () => {
+  // SQLite's locks are POSIX advisory locks, owned by the process: closing any descriptor of
+  // the database file releases them all (SQLite doc: howtocorrupt.html, 2.2). A check that
+  // read the file's header with a plain open/close while opening a worker connection did
+  // that: the next short-lived writer process, closing its connection, believed it was the
+  // last one and reset the WAL, and the store tail never saw another commit.
+  it('keeps seeing commits of short-lived writer processes after worker connections were opened while running', async () => {
+    const db = join(tempDir(), 'camera.db');
+    const server = await startServer(['--db', db, '--producer-token', TOKEN, '--retain-rows', '100']);
+    const watcher = await viewer(server);
+    // A producer's update opens the worker pool's write connection now, while the reader runs.
+    const sender = await producer(server);
+    sender.sendJson({ type: 'camera_update', camera: 'opener', x: 1, y: 1, zoom: 1 });
+    await waitFor(() => sender.messages.some((m) => m.type === 'ack'), 'the ack');
+    for (let i = 1; i <= 4; i++) {
+      // Each from its own sqlite3 shell, which opens, commits and closes the store (as the
+      // last connection of its process, it checkpoints the WAL on close where it may).
+      const output = await sqlite3(
+        db,
+        `PRAGMA busy_timeout = 5000;\nINSERT INTO camera_updates (camera, x, y, zoom, ts) VALUES ('main', ${i}, 0, 1, ${Date.now()});\nSELECT last_insert_rowid();\n`,
+      );
+      const lastId = Number(output.join('\n').trim().split('\n').pop());
+      await waitFor(
+        () => watcher.messages.some((m) => m.type === 'camera_update' && m.seq === lastId),
+        `row ${lastId} from writer process ${i} to be broadcast`,
+        10_000,
+      );
+    }
+    await stopProcess(server);
+  });
+});
