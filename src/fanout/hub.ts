@@ -3,7 +3,7 @@
 // and framed; nothing here encodes, and nothing here allocates per client per message.
 import type { Encoding } from '../protocol/messages.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
-import { FanoutClient, subscribes, type ClientHooks, type Subscription, type Transport } from './client.js';
+import { FanoutClient, subscribes, type BacklogLimit, type ClientHooks, type Subscription, type Transport } from './client.js';
 import { AudienceGroup, groupKey, type GroupHost } from './group.js';
 
 export interface HubOptions {
@@ -44,6 +44,7 @@ export class Hub implements GroupHost {
       this.counters.sent[encoding] += count;
       this.counters.bytes[encoding] += bytes;
     },
+    now: () => this.now(),
   };
 
   constructor(private readonly options: HubOptions) {
@@ -69,12 +70,16 @@ export class Hub implements GroupHost {
     for (const frame of frames) this.remember(frame);
   }
 
-  /** Registers a client and writes its snapshot; `greeting` (hello) goes first when given. */
-  join(id: number, encoding: Encoding, transport: Transport, subscription: Subscription, greeting?: Buffer): FanoutClient {
-    const client = new FanoutClient(id, encoding, transport, subscription, this.clientHooks);
+  /**
+   * Registers a client and writes its snapshot; `greeting` (hello) goes first when given.
+   * `limit`: how much it may be owed while its socket is backpressured, and who hears when
+   * it is owed more (see `BacklogLimit`).
+   */
+  join(id: number, encoding: Encoding, transport: Transport, subscription: Subscription, greeting?: Buffer, limit?: BacklogLimit): FanoutClient {
+    const client = new FanoutClient(id, encoding, transport, subscription, this.clientHooks, limit);
     this.clients.add(client);
     transport.cork();
-    if (greeting) transport.write(greeting);
+    if (greeting) client.send(greeting);
     this.enterGroup(client, subscription, () => true);
     transport.uncork();
     return client;
@@ -111,12 +116,11 @@ export class Hub implements GroupHost {
     return owed;
   }
 
+  /** Stops delivery to a client and drops what it was owed (O(1)); nothing more is written to it. */
   leave(client: FanoutClient): void {
-    if (client.closed) return;
-    client.closed = true;
-    client.pending = null;
+    client.end();
+    if (!this.clients.delete(client)) return;
     this.leaveGroup(client);
-    this.clients.delete(client);
   }
 
   publish(frame: ReadyFrame): void {
@@ -170,11 +174,8 @@ export class Hub implements GroupHost {
     for (const camera of cameras) {
       const frame = this.latest.get(camera);
       if (frame === undefined) continue;
-      if (wantsSnapshotOf(camera)) {
-        // Behind an older state pending under backpressure, it waits its turn (6.1).
-        if (client.pending !== null) client.conflate(frame);
-        else client.write(frame[client.encoding]);
-      }
+      // Behind an older state pending under backpressure, it waits its turn (6.1).
+      if (wantsSnapshotOf(camera)) client.sendState(frame);
       // The group may still hold this state (due this tick, or waiting for its rate): this
       // client has it already (just sent, or, on resubscribe, from its previous group) and
       // must not get it twice.

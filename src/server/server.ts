@@ -2,7 +2,6 @@
 // This file wires the parts together and owns their start and stop order.
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -26,7 +25,7 @@ import { startCommandSource, type PtyCommandSource } from '../sources/pty-comman
 import { StaticAssets } from './assets.js';
 import { buildGraph } from '../pipeline/graph.js';
 import { Hub } from '../fanout/hub.js';
-import type { Transport } from '../fanout/client.js';
+import { WebSocketTransport } from '../fanout/ws-transport.js';
 import { AccessPolicy } from './access.js';
 import { createListener } from './listener.js';
 import { admit, refuseUpgrade, remoteAddress, type Admission } from './upgrade.js';
@@ -308,13 +307,17 @@ export class WirecamServer {
           };
     // Broadcast frames are written straight to the socket, bypassing ws's per-send framing:
     // they were framed once for everyone. ws still owns reading, pings and the close handshake.
-    const transport = (ws as unknown as { _socket: Socket })._socket as Transport;
     const client = this.hub.join(
       id,
       mode.encoding,
-      transport,
+      new WebSocketTransport(ws),
       toSubscription(subscription.cameras, subscription.maxHz),
       hello === null ? undefined : encodeFrame(hello, mode.encoding),
+      {
+        maxBytes: this.config['slow-consumer-bytes'],
+        // Called from a later turn than the join: `session` is set by then.
+        overflowed: (heldBytes) => this.liveness.closeSlowConsumer(session, heldBytes),
+      },
     );
     const session = new Session(id, ws, client, role, mode.encoding, this.sessionContext);
     this.sessions.add(session);
