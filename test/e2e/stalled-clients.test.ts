@@ -24,6 +24,11 @@ const STALLED = 40;
 const TILES = 200_000;
 const CAP = 4 * MiB; // the default --slow-consumer-bytes
 const HEARTBEAT_MS = 250;
+/**
+ * What the burst costs the server without any stalled client (the workers, the store's batches,
+ * the reading client's frames; about 90 MiB measured) and what collection lags behind.
+ */
+const MARGIN_MiB = 150;
 
 /** Resident memory of a process (0 once it is gone). */
 function rssMiB(pid: number): number {
@@ -107,13 +112,13 @@ describe('forty clients that stop reading, and a burst of tiles', () => {
     const tiles = reader.ofType('tile_update').length;
     console.log(
       `${STALLED} stalled clients, ${TILES} tiles: server RSS ${baseline.toFixed(0)} MiB -> peak ${peak.toFixed(0)} MiB ` +
-        `(+${(peak - baseline).toFixed(0)} MiB; bound ${STALLED} x ${CAP / MiB} MiB + 100 MiB); stalled clients ${cut ? `cut after ${cutAfter} ms` : 'not cut'}; ` +
+        `(+${(peak - baseline).toFixed(0)} MiB; bound ${STALLED} x ${CAP / MiB} MiB + ${MARGIN_MiB} MiB); stalled clients ${cut ? `cut after ${cutAfter} ms` : 'not cut'}; ` +
         `reading client: ${tiles} tiles, longest gap ${gap} ms (heartbeat every ${HEARTBEAT_MS} ms); slowest /metrics ${slowestScrapeMs} ms`,
     );
     expect(allTiles).toBe(true);
     expect(cut).toBe(true);
     expect(tiles).toBe(TILES);
-    expect(peak - baseline).toBeLessThan((STALLED * CAP) / MiB + 100);
+    expect(peak - baseline).toBeLessThan((STALLED * CAP) / MiB + MARGIN_MiB);
     expect(gap).toBeLessThan(5000);
     expect(scrapeError).toBeNull();
     expect(slowestScrapeMs).toBeLessThan(5000);
