@@ -85,6 +85,8 @@ export class FanoutClient {
    */
   waitingSince = 0;
   private ended = false;
+  /** Ended, or states pending, or bytes queued: nothing may go straight to the socket. */
+  private owing = false;
   private drainArmed = false;
   private readonly maxBacklogBytes: number;
   private readonly overflowed: ((heldBytes: number) => void) | undefined;
@@ -120,7 +122,7 @@ export class FanoutClient {
    * ahead of it. Read once per client per delivery; allocates nothing.
    */
   get caughtUp(): boolean {
-    return !this.ended && this.pending === null && this.backlog.bytes === 0 && !this.transport.writableNeedDrain && this.transport.open;
+    return !this.owing && !this.transport.writableNeedDrain && this.transport.open;
   }
 
   /**
@@ -130,7 +132,7 @@ export class FanoutClient {
    */
   send(frame: Buffer, message = false): boolean {
     if (!this.writing()) return false;
-    if (this.pending === null && this.backlog.bytes === 0 && !this.transport.writableNeedDrain) {
+    if (!this.owing && !this.transport.writableNeedDrain) {
       this.transport.write(frame);
       return true;
     }
@@ -141,7 +143,7 @@ export class FanoutClient {
   /** A camera state: written now, or kept as this camera's newest pending state (6.1, 6.2). True when written now. */
   sendState(frame: ReadyFrame): boolean {
     if (!this.writing()) return false;
-    if (this.pending === null && this.backlog.bytes === 0 && !this.transport.writableNeedDrain) {
+    if (!this.owing && !this.transport.writableNeedDrain) {
       this.transport.write(frame[this.encoding]);
       return true;
     }
@@ -160,6 +162,7 @@ export class FanoutClient {
   /** Writes nothing more, and drops what was owed (O(1)). */
   end(): void {
     this.ended = true;
+    this.owing = true;
     this.pending = null;
     this.backlog.clear();
     this.waitingSince = 0;
@@ -177,6 +180,7 @@ export class FanoutClient {
   private conflate(frame: ReadyFrame): void {
     if (this.pending === null) {
       this.pending = new Map();
+      this.owing = true;
       this.armDrain();
     }
     const previous = this.pending.get(frame.camera);
@@ -198,6 +202,7 @@ export class FanoutClient {
     }
     if (this.backlog.bytes === 0) this.waitingSince = this.hooks.now();
     this.backlog.push(frame, message);
+    this.owing = true;
     this.armDrain();
   }
 
@@ -238,7 +243,8 @@ export class FanoutClient {
     if (count > 0) this.hooks.sent(this.encoding, count, bytes);
     if (this.backlog.bytes === 0) this.waitingSince = 0;
     else if (drained) this.waitingSince = this.hooks.now();
-    if (this.backlog.bytes > 0 || this.pending !== null) this.armDrain();
+    this.owing = this.backlog.bytes > 0;
+    if (this.owing) this.armDrain();
   }
 
   /** True (and forgets the mark once passed) when the snapshot already covered this frame. */

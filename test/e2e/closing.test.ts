@@ -32,7 +32,7 @@ function afterClose(raw: RawWebSocket): { close: RawFrame; index: number; frames
 
 const tilesOf = (client: TestClient) => client.messages.reduce((n, m) => n + (m.type === 'tile_update' ? 1 : 0), 0);
 
-describe('a client that is behind ends its connection', () => {
+describe('a client that is behind ends its connection', { timeout: 180_000 }, () => {
   const triggers: Array<{ name: string; code: number; send: (raw: RawWebSocket) => void }> = [
     { name: 'Close 1000', code: 1000, send: (raw) => raw.sendClose(1000, 'bye') },
     // A header announcing more than --max-message-bytes is enough for the server to refuse it.
@@ -81,7 +81,7 @@ describe('a client that is behind ends its connection', () => {
   }
 });
 
-describe('a slow consumer', () => {
+describe('a slow consumer', { timeout: 180_000 }, () => {
   it('gets Close 4000 as its last frame without waiting behind its backlog', async () => {
     const db = join(tempDir(), 'camera.db');
     const cap = 1 * MiB;
@@ -124,6 +124,26 @@ describe('a slow consumer', () => {
       previous = message.seq;
     }
     expect(watcher.closed).toBeNull();
+    await stopProcess(server);
+  });
+
+  it('gets Close 4000 when its socket takes nothing for --slow-consumer-grace-ms, though it is owed less than the bound', async () => {
+    const db = join(tempDir(), 'camera.db');
+    const cap = 256 * MiB;
+    const server = await startServer(['--db', db, '--slow-consumer-bytes', String(cap), '--slow-consumer-grace-ms', '1000']);
+    const raw = await RawWebSocket.connect(server.url, { protocol: 'wirecam.v1.json', paused: true });
+    raws.add(raw);
+    // About 9 MB of tiles: more than loopback's buffers take, far less than the bound.
+    await writeRowsFromAnotherProcess({ db, burst: { count: 100_000, perTransaction: 1000, tiles: true } });
+    const closed = await waitFor(() => server.logs().find((l) => l.msg === 'closed slow consumer'), 'the server to close the stalled client', 60_000);
+    expect(closed.buffered_bytes as number).toBeGreaterThan(0);
+    expect(closed.buffered_bytes as number).toBeLessThan(cap);
+    raw.resume();
+    await raw.waitForEnd('the server to end the connection', 60_000);
+    const { close, framesAfter, bytesAfter } = afterClose(raw);
+    expect(closeOf(close)).toEqual({ code: 4000, reason: 'slow consumer' });
+    expect(framesAfter).toBe(0);
+    expect(bytesAfter).toBe(0);
     await stopProcess(server);
   });
 });
