@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { rssMiB } from './procstat.js';
 
+/** What one run measured; MiB are the server process's resident memory. */
 export interface StalledSummary {
   stalled: number;
   tiles: number;
@@ -40,6 +41,11 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
   return false;
 }
 
+/**
+ * Runs the scenario once: `stalledCount` clients that stop reading, `tiles` tile rows in one
+ * burst. Every process and socket it starts is ended before it returns, on failure too.
+ * Throws when the server does not start.
+ */
 export async function stalledClients(stalledCount: number, tiles: number, log: (line: string) => void): Promise<StalledSummary> {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'wirecam-stalled-'));

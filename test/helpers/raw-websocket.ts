@@ -82,6 +82,7 @@ export function closePayload(code: number, reason = ''): Buffer {
   return payload;
 }
 
+/** One client connection on a raw socket; every frame the server sent is in `frames`, in order. */
 export class RawWebSocket {
   /** The HTTP response to the upgrade, as sent (status line and headers). */
   response = '';
