@@ -78,7 +78,8 @@ export class Liveness {
    * `heldBytes`: what it was owed (for the log line).
    */
   closeSlowConsumer(session: Session, heldBytes: number): void {
-    if (session.isClosing) return;
+    // Already closing (either side began the closing handshake, or the connection is gone).
+    if (session.isClosing || session.ws.readyState !== session.ws.OPEN) return;
     this.counters.slowConsumersClosed++;
     this.onSlowConsumer(session, heldBytes);
     session.close(CLOSE_SLOW_CONSUMER, 'slow consumer');
