@@ -8,6 +8,7 @@ export class MemoryTransport implements Transport {
   readonly writableLength = 0;
   readonly writableNeedDrain = false;
   readonly destroyed = false;
+  readonly open = true;
 
   write(data: Buffer): boolean {
     this.bytes += data.length;

@@ -1,4 +1,6 @@
-// `npm run soak -- --seconds 60 [--clients 1000] [--rate 60]`: a bounded soak. A wirecam
+// `npm run soak -- --seconds 60 [--clients 1000] [--rate 60]`: a bounded soak.
+// (`npm run soak -- --stalled 40 [--tiles 200000]`: clients that stop reading instead; see
+// bench/stalled.ts.) A wirecam
 // server process, a thousand clients (the bench's load generator) and a 60 Hz producer; the
 // server's RSS and heap are sampled every second and printed, and the run fails when memory
 // keeps growing. After a warm-up, a line is fitted through the heap's low points (one per
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { buildLoadgen } from './e2e.js';
 import { rssMiB } from './procstat.js';
+import { describeStalled, stalledClients } from './stalled.js';
 
 export interface SoakSummary {
   seconds: number;
@@ -147,7 +150,18 @@ export async function soak(seconds: number, clients: number, rate: number, log: 
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--stalled')) {
+  stalledClients(argument('stalled', 40), argument('tiles', 200_000), (line) => process.stdout.write(`${line}\n`)).then(
+    (summary) => {
+      process.stdout.write(`${describeStalled(summary)}\n${JSON.stringify(summary)}\n`);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      process.stderr.write(`soak: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(2);
+    },
+  );
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const seconds = argument('seconds', 60);
   const clients = argument('clients', 1000);
   const rate = argument('rate', 60);

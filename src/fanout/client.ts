@@ -1,10 +1,15 @@
-// One connected client as the hub sees it: where its bytes go, what it asked for, and the
-// little state that per-client conflation needs while its socket is backpressured.
+// One connected client as the hub sees it: where its bytes go, what it asked for, and what it
+// is owed while its socket is backpressured (conflated camera states, a bounded backlog).
 import type { FrameFormat } from '../protocol/legacy.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 import type { AudienceGroup } from './group.js';
+import { Backlog } from './backlog.js';
 
-/** The parts of a socket the hub writes to (net.Socket and tls.TLSSocket fit). */
+/**
+ * The parts of a connection the hub writes to: a socket (net.Socket and tls.TLSSocket fit)
+ * and whether the WebSocket is still open, so that nothing is written once a Close frame was
+ * sent or received (RFC 6455 section 5.5.1). `WebSocketTransport` is the one used in service.
+ */
 export interface Transport {
   write(data: Buffer): boolean;
   cork(): void;
@@ -12,6 +17,8 @@ export interface Transport {
   readonly writableLength: number;
   readonly writableNeedDrain: boolean;
   readonly destroyed: boolean;
+  /** False from the moment the closing handshake begins (either side) or the connection is gone. */
+  readonly open: boolean;
   once(event: 'drain', listener: () => void): unknown;
 }
 
@@ -31,8 +38,39 @@ export function subscribes(subscription: Subscription, camera: string): boolean 
 export interface ClientHooks {
   coalesced(count: number): void;
   sent(encoding: FrameFormat, count: number, bytes: number): void;
+  /** The hub's clock (ms). */
+  now(): number;
 }
 
+/** The default of `--slow-consumer-bytes`. */
+export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+/** How much a client may be owed, and who hears when it is owed more. */
+export interface BacklogLimit {
+  /**
+   * Most bytes of tiles and messages held for a client whose socket does not take them
+   * (`--slow-consumer-bytes`; default 4 MiB). Camera states do not count: they conflate to one
+   * per camera (PROTOCOL.md 6.2).
+   */
+  maxBytes?: number;
+  /**
+   * Called (once, from a later turn of the event loop, never from inside a delivery) when a
+   * frame would take the backlog past `maxBytes`: the backlog is already dropped and nothing
+   * more is written; the owner closes the connection (4000, PROTOCOL.md section 7).
+   * `heldBytes`: what the client was owed, that frame included.
+   */
+  overflowed?(heldBytes: number): void;
+}
+
+/**
+ * One connected client and the one writer of its socket's bytes. While the socket takes
+ * them, frames go straight to it; once it is backpressured (`writableNeedDrain`), what the
+ * client is owed waits here, bounded, not in Node's writable buffer: camera states conflate to
+ * the newest per camera (PROTOCOL.md 6.2), tiles and messages queue in order up to
+ * `BacklogLimit.maxBytes`, and everything waiting goes out on 'drain'. Once the WebSocket is
+ * no longer open (a Close sent or received, RFC 6455 section 7.1), nothing more is written and
+ * what was owed is dropped in O(1).
+ */
 export class FanoutClient {
   group: AudienceGroup | null = null;
   /** Index in the group's client array (swap-remove on leave). */
@@ -41,10 +79,23 @@ export class FanoutClient {
   pending: Map<string, ReadyFrame> | null = null;
   /** Cameras whose snapshot already gave this client a newer state than its group has sent. */
   skipUpTo: Map<string, number> | null = null;
-  /** Since when the socket buffer has been above the hard limit (0: it is not). */
-  overLimitSince = 0;
-  closed = false;
-  readonly flushPendingOnDrain = () => this.flushPending();
+  /** Tiles and messages owed, in order. */
+  private readonly backlog = new Backlog();
+  /**
+   * Since when (hub clock, ms) the socket has taken nothing of a non-empty backlog: when the
+   * backlog began, or the socket last drained part of it. 0 when the backlog is empty.
+   */
+  waitingSince = 0;
+  private ended = false;
+  /** Ended, or states pending, or bytes queued: nothing may go straight to the socket. */
+  private owing = false;
+  private drainArmed = false;
+  private readonly maxBacklogBytes: number;
+  private readonly overflowed: ((heldBytes: number) => void) | undefined;
+  private readonly onDrain = () => {
+    this.drainArmed = false;
+    this.flush();
+  };
 
   constructor(
     readonly id: number,
@@ -53,17 +104,87 @@ export class FanoutClient {
     readonly transport: Transport,
     public subscription: Subscription,
     private readonly hooks: ClientHooks,
-  ) {}
+    limit: BacklogLimit = {},
+  ) {
+    this.maxBacklogBytes = limit.maxBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
+    this.overflowed = limit.overflowed;
+  }
 
-  write(frame: Buffer): void {
-    if (!this.closed) this.transport.write(frame);
+  /** Bytes of tiles and messages waiting for the socket. */
+  get backlogBytes(): number {
+    return this.backlog.bytes;
+  }
+
+  /** Nothing more is written to this client (its connection is closing or gone). */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * True when a frame may go straight to the socket: open, not backpressured, nothing owed
+   * ahead of it. Read once per client per delivery; allocates nothing.
+   */
+  get caughtUp(): boolean {
+    return !this.owing && !this.transport.writableNeedDrain && this.transport.open;
+  }
+
+  /**
+   * A message that must arrive in order (a tile, hello, ack, error): written now, or queued
+   * behind what the client is owed. `message`: a camera or tile message (counted as sent when
+   * a queued copy is written). True when written now.
+   */
+  send(frame: Buffer, message = false): boolean {
+    if (!this.writing()) return false;
+    if (!this.owing && !this.transport.writableNeedDrain) {
+      this.transport.write(frame);
+      return true;
+    }
+    this.queue(frame, message);
+    return false;
+  }
+
+  /** A camera state: written now, or kept as this camera's newest pending state (6.1, 6.2). True when written now. */
+  sendState(frame: ReadyFrame): boolean {
+    if (!this.writing()) return false;
+    if (!this.owing && !this.transport.writableNeedDrain) {
+      this.transport.write(frame[this.encoding]);
+      return true;
+    }
+    this.conflate(frame);
+    return false;
+  }
+
+  /**
+   * A message only worth sending to a client that is not behind (a heartbeat: one queued
+   * behind a backlog would arrive stale, and the backlog itself shows the server is alive).
+   */
+  sendIfCaughtUp(frame: Buffer): void {
+    if (this.caughtUp) this.transport.write(frame);
+  }
+
+  /** Writes nothing more, and drops what was owed (O(1)). */
+  end(): void {
+    this.ended = true;
+    this.owing = true;
+    this.pending = null;
+    this.backlog.clear();
+    this.waitingSince = 0;
+  }
+
+  /** True while the WebSocket is open; the first write attempt after that ends this client. */
+  private writing(): boolean {
+    if (this.ended) return false;
+    if (this.transport.open) return true;
+    this.end();
+    return false;
   }
 
   /** Keeps only the newest frame per camera until the socket drains (PROTOCOL.md 6.2). */
-  conflate(frame: ReadyFrame): void {
+  private conflate(frame: ReadyFrame): void {
     if (this.pending === null) {
       this.pending = new Map();
-      this.transport.once('drain', this.flushPendingOnDrain);
+      this.owing = true;
+      this.armDrain();
     }
     const previous = this.pending.get(frame.camera);
     if (previous !== undefined) {
@@ -73,20 +194,60 @@ export class FanoutClient {
     this.pending.set(frame.camera, frame);
   }
 
-  private flushPending(): void {
-    const pending = this.pending;
-    this.pending = null;
-    if (pending === null || this.closed) return;
-    const transport = this.transport;
-    let bytes = 0;
-    transport.cork();
-    for (const frame of pending.values()) {
-      const data = frame[this.encoding];
-      transport.write(data);
-      bytes += data.length;
+  private queue(frame: Buffer, message: boolean): void {
+    const held = this.backlog.bytes + frame.length;
+    if (held > this.maxBacklogBytes) {
+      // Past the bound: drop the backlog now (the Close must not wait behind it) and let the
+      // owner close the connection, outside the delivery loop that is running.
+      this.end();
+      if (this.overflowed !== undefined) setImmediate(this.overflowed, held);
+      return;
     }
-    transport.uncork();
-    this.hooks.sent(this.encoding, pending.size, bytes);
+    if (this.backlog.bytes === 0) this.waitingSince = this.hooks.now();
+    this.backlog.push(frame, message);
+    this.owing = true;
+    this.armDrain();
+  }
+
+  private armDrain(): void {
+    if (this.drainArmed) return;
+    this.drainArmed = true;
+    // Backpressured: 'drain' comes when Node's buffer empties. Not (yet): flush next turn.
+    if (this.transport.writableNeedDrain) this.transport.once('drain', this.onDrain);
+    else setImmediate(this.onDrain);
+  }
+
+  /** On drain: the newest pending states first (small, and time matters), then the backlog while the socket takes it. */
+  private flush(): void {
+    if (!this.writing()) return;
+    const transport = this.transport;
+    let count = 0;
+    let bytes = 0;
+    const pending = this.pending;
+    if (pending !== null) {
+      this.pending = null;
+      transport.cork();
+      for (const frame of pending.values()) {
+        const data = frame[this.encoding];
+        transport.write(data);
+        bytes += data.length;
+      }
+      transport.uncork();
+      count += pending.size;
+    }
+    let drained = false;
+    while (this.backlog.bytes > 0 && !transport.writableNeedDrain) {
+      const chunk = this.backlog.shift()!;
+      transport.write(chunk.bytes);
+      count += chunk.messages;
+      bytes += chunk.messageBytes;
+      drained = true;
+    }
+    if (count > 0) this.hooks.sent(this.encoding, count, bytes);
+    if (this.backlog.bytes === 0) this.waitingSince = 0;
+    else if (drained) this.waitingSince = this.hooks.now();
+    this.owing = this.backlog.bytes > 0;
+    if (this.owing) this.armDrain();
   }
 
   /** True (and forgets the mark once passed) when the snapshot already covered this frame. */

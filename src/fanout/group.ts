@@ -172,7 +172,10 @@ export class AudienceGroup {
     if (this.gates.size > 0) this.armSweep(next);
   };
 
-  /** Writes what is due to every member: one buffer, one write per member. */
+  /**
+   * Writes what is due to every member: one buffer, one write per member that is caught up;
+   * members that are behind, closing, or owed a different selection go frame by frame.
+   */
   deliver(): number {
     const frames = this.due;
     this.due = [];
@@ -187,7 +190,7 @@ export class AudienceGroup {
     let batchWrites = 0;
     for (let i = 0; i < clients.length; i++) {
       const client = clients[i]!;
-      if (client.pending !== null || client.skipUpTo !== null || fromProducer || client.transport.writableNeedDrain) {
+      if (client.skipUpTo !== null || fromProducer || !client.caughtUp) {
         delivered += deliverSelectively(client, frames, this);
       } else {
         client.transport.write(batch);
@@ -216,26 +219,24 @@ function hasOrigin(frames: readonly ReadyFrame[]): boolean {
 }
 
 /**
- * The slow path, frame by frame: the client is backpressured (camera states conflate, tiles
- * queue), or its snapshot was newer than the group's state, or it produced one of the frames
- * (not echoed back to it).
+ * The slow path, frame by frame: the client is behind (camera states conflate, tiles queue in
+ * its bounded backlog), or closing (nothing is written), or its snapshot was newer than the
+ * group's state, or it produced one of the frames (not echoed back to it). Counts and tallies
+ * only what is written now; what is queued is counted when the client writes it.
  */
 function deliverSelectively(client: FanoutClient, frames: readonly ReadyFrame[], tally: { deliveredBytes: number }): number {
+  if (client.isEnded) return 0;
   const transport = client.transport;
+  const encoding = client.encoding;
   let written = 0;
   transport.cork();
   for (const frame of frames) {
     if (frame.origin === client.id) continue;
     if (frame.kind === 'camera') {
       if (client.coveredBySnapshot(frame)) continue;
-      if (client.pending !== null || transport.writableNeedDrain) {
-        client.conflate(frame);
-        continue;
-      }
-    }
-    const bytes = frame[client.encoding];
-    transport.write(bytes);
-    tally.deliveredBytes += bytes.length;
+      if (!client.sendState(frame)) continue;
+    } else if (!client.send(frame[encoding], true)) continue;
+    tally.deliveredBytes += frame[encoding].length;
     written++;
   }
   transport.uncork();

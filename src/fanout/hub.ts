@@ -3,7 +3,7 @@
 // and framed; nothing here encodes, and nothing here allocates per client per message.
 import type { FrameFormat } from '../protocol/legacy.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
-import { FanoutClient, subscribes, type ClientHooks, type Subscription, type Transport } from './client.js';
+import { FanoutClient, subscribes, type BacklogLimit, type ClientHooks, type Subscription, type Transport } from './client.js';
 import { AudienceGroup, groupKey, type GroupHost } from './group.js';
 import { CameraStates, DEFAULT_MAX_CAMERAS } from './camera-states.js';
 
@@ -48,6 +48,7 @@ export class Hub implements GroupHost {
       this.counters.sent[encoding] += count;
       this.counters.bytes[encoding] += bytes;
     },
+    now: () => this.now(),
   };
 
   constructor(private readonly options: HubOptions) {
@@ -83,9 +84,13 @@ export class Hub implements GroupHost {
     return this.cameras.retainOnly(cameras);
   }
 
-  /** Registers a client and writes its snapshot; `greeting` (hello) goes first when given. */
-  join(id: number, encoding: FrameFormat, transport: Transport, subscription: Subscription, greeting?: Buffer): FanoutClient {
-    const client = this.register(id, encoding, transport, subscription);
+  /**
+   * Registers a client and writes its snapshot; `greeting` (hello) goes first when given.
+   * `limit`: how much it may be owed while its socket is backpressured, and who hears when
+   * it is owed more (see `BacklogLimit`).
+   */
+  join(id: number, encoding: FrameFormat, transport: Transport, subscription: Subscription, greeting?: Buffer, limit?: BacklogLimit): FanoutClient {
+    const client = this.register(id, encoding, transport, subscription, limit);
     this.enter(client, greeting);
     return client;
   }
@@ -94,18 +99,18 @@ export class Hub implements GroupHost {
    * A client known to the hub but receiving no broadcast yet (its map is being sent,
    * src/fanout/map-delivery.ts); `enter` starts its broadcast with the snapshot.
    */
-  register(id: number, encoding: FrameFormat, transport: Transport, subscription: Subscription): FanoutClient {
-    const client = new FanoutClient(id, encoding, transport, subscription, this.clientHooks);
+  register(id: number, encoding: FrameFormat, transport: Transport, subscription: Subscription, limit?: BacklogLimit): FanoutClient {
+    const client = new FanoutClient(id, encoding, transport, subscription, this.clientHooks, limit);
     this.clients.add(client);
     return client;
   }
 
   /** Writes the registered client's snapshot (after `greeting`, if any) and starts its broadcast. */
   enter(client: FanoutClient, greeting?: Buffer): void {
-    if (client.closed || client.group !== null) return;
+    if (client.isEnded || client.group !== null) return;
     const transport = client.transport;
     transport.cork();
-    if (greeting) transport.write(greeting);
+    if (greeting) client.send(greeting);
     this.enterGroup(client, client.subscription, () => true);
     transport.uncork();
   }
@@ -146,12 +151,11 @@ export class Hub implements GroupHost {
     return owed;
   }
 
+  /** Stops delivery to a client and drops what it was owed (O(1)); nothing more is written to it. */
   leave(client: FanoutClient): void {
-    if (client.closed) return;
-    client.closed = true;
-    client.pending = null;
+    client.end();
+    if (!this.clients.delete(client)) return;
     this.leaveGroup(client);
-    this.clients.delete(client);
   }
 
   publish(frame: ReadyFrame): void {
@@ -205,11 +209,8 @@ export class Hub implements GroupHost {
     for (const camera of cameras) {
       const frame = this.cameras.get(camera);
       if (frame === undefined) continue;
-      if (wantsSnapshotOf(camera)) {
-        // Behind an older state pending under backpressure, it waits its turn (6.1).
-        if (client.pending !== null) client.conflate(frame);
-        else client.write(frame[client.encoding]);
-      }
+      // Behind an older state pending under backpressure, it waits its turn (6.1).
+      if (wantsSnapshotOf(camera)) client.sendState(frame);
       // The group may still hold this state (due this tick, or waiting for its rate): this
       // client has it already (just sent, or, on resubscribe, from its previous group) and
       // must not get it twice.

@@ -121,14 +121,14 @@ export class MapDeliveries {
     try {
       const horizon = await this.history.horizon();
       const plan = planTiles(request, { epoch: facts().epoch, tileSeq: upTo, horizon });
-      if (client.closed) return;
+      if (client.isEnded) return;
       this.events.planned(client, plan, upTo);
       let written = 0;
       if (plan.read !== null) {
         let after = plan.read.after;
         for (;;) {
           const batch = await this.history.read(plan.read.kind, after, upTo, this.options.batchRows);
-          if (client.closed) return;
+          if (client.isEnded) return;
           if (entry.overflowed) {
             this.events.failed(client, `more than ${this.options.maxHeld} live tiles arrived while the map was sent`);
             return;
@@ -137,7 +137,7 @@ export class MapDeliveries {
           after = batch.last;
           if (!batch.more) break;
           await drained(client);
-          if (client.closed) return;
+          if (client.isEnded) return;
         }
       }
       if (entry.overflowed) {
@@ -147,7 +147,7 @@ export class MapDeliveries {
       this.enter(entry, upTo);
       this.events.delivered(client, written, Date.now() - started);
     } catch (error) {
-      if (!client.closed) this.events.failed(client, 'the map could not be read', error);
+      if (!client.isEnded) this.events.failed(client, 'the map could not be read', error);
     } finally {
       this.active.delete(entry);
     }
@@ -169,26 +169,24 @@ export class MapDeliveries {
   }
 }
 
-/** The frames in the client's format, as one write. Returns how many. */
+/**
+ * The frames in the client's format, as one message write through the client's own writer
+ * (queued behind what it is owed, bounded by its backlog limit). Returns how many.
+ */
 function writeFrames(client: FanoutClient, frames: readonly ReadyFrame[]): number {
   if (frames.length === 0) return 0;
   const format = client.encoding;
-  client.write(frames.length === 1 ? frames[0]![format] : Buffer.concat(frames.map((frame) => frame[format])));
+  client.send(frames.length === 1 ? frames[0]![format] : Buffer.concat(frames.map((frame) => frame[format])), true);
   return frames.length;
 }
 
-/** Resolves once the client's socket has room again (or it is closed). */
-function drained(client: FanoutClient): Promise<void> {
-  const transport = client.transport;
-  if (!transport.writableNeedDrain || transport.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const check = setInterval(() => {
-      if (client.closed || transport.destroyed) finish();
-    }, 250);
-    const finish = () => {
-      clearInterval(check);
-      resolve();
-    };
-    transport.once('drain', finish);
-  });
+/**
+ * Resolves once the client has caught up (its socket took everything it was owed) or has
+ * ended. Looks every 10 ms: the client's own 'drain' listener writes its backlog, and a map
+ * is sent rarely enough that polling costs nothing worth a listener per wait.
+ */
+async function drained(client: FanoutClient): Promise<void> {
+  while (!client.isEnded && !client.caughtUp && !client.transport.destroyed) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

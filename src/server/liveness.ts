@@ -1,6 +1,7 @@
 // Keeping connections honest (PROTOCOL.md section 7): heartbeats and pings at every interval,
-// silent connections terminated, and clients whose socket buffer stays above the hard limit
-// past the grace period closed with 4000.
+// silent connections terminated, and slow consumers closed with 4000: at once when what they
+// are owed passes --slow-consumer-bytes (the hub reports it), or when their socket has taken
+// nothing of what they are owed for --slow-consumer-grace-ms.
 import { encodeFramedSet } from '../protocol/encode.js';
 import { CLOSE_SLOW_CONSUMER } from '../protocol/messages.js';
 import type { Session } from './session.js';
@@ -9,7 +10,7 @@ import type { ServiceCounters } from './counters.js';
 export interface LivenessOptions {
   heartbeatMs: number;
   idleTimeoutMs: number;
-  slowConsumerBytes: number;
+  /** How long a client's socket may take nothing of a non-empty backlog (ms). */
   slowConsumerGraceMs: number;
 }
 
@@ -49,7 +50,9 @@ export class Liveness {
     const frames = encodeFramedSet({ type: 'heartbeat', timestamp: Date.now() });
     for (const session of this.sessions) {
       if (session.isClosing) continue;
-      session.client.write(frames[session.client.encoding]);
+      // Not queued behind a backlog (it would be stale there); the ping is ws's control
+      // frame, written between whole frames and not at all once closing.
+      session.client.sendIfCaughtUp(frames[session.client.encoding]);
       session.ws.ping();
     }
   }
@@ -64,15 +67,22 @@ export class Liveness {
         continue;
       }
       const client = session.client;
-      if (client.transport.writableLength <= this.options.slowConsumerBytes) {
-        client.overLimitSince = 0;
-      } else if (client.overLimitSince === 0) {
-        client.overLimitSince = now;
-      } else if (now - client.overLimitSince >= this.options.slowConsumerGraceMs) {
-        this.counters.slowConsumersClosed++;
-        this.onSlowConsumer(session, client.transport.writableLength);
-        session.close(CLOSE_SLOW_CONSUMER, 'slow consumer');
+      if (client.backlogBytes > 0 && now - client.waitingSince >= this.options.slowConsumerGraceMs) {
+        this.closeSlowConsumer(session, client.backlogBytes + client.transport.writableLength);
       }
     }
+  }
+
+  /**
+   * Closes a slow consumer with 4000 (PROTOCOL.md section 7), counted and reported once; its
+   * backlog is dropped first so that the Close is not queued behind it.
+   * `heldBytes`: what it was owed (for the log line).
+   */
+  closeSlowConsumer(session: Session, heldBytes: number): void {
+    // Already closing (either side began the closing handshake, or the connection is gone).
+    if (session.isClosing || session.ws.readyState !== session.ws.OPEN) return;
+    this.counters.slowConsumersClosed++;
+    this.onSlowConsumer(session, heldBytes);
+    session.close(CLOSE_SLOW_CONSUMER, 'slow consumer');
   }
 }

@@ -2,7 +2,6 @@
 // This file wires the parts together and owns their start and stop order.
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -31,11 +30,12 @@ import { buildGraph } from '../pipeline/graph.js';
 import { Hub } from '../fanout/hub.js';
 import { CameraStates } from '../fanout/camera-states.js';
 import { CameraSweep } from '../store/camera-sweep.js';
-import type { FanoutClient, Transport } from '../fanout/client.js';
+import type { FanoutClient } from '../fanout/client.js';
 import { MapDeliveries } from '../fanout/map-delivery.js';
 import { StoreTileHistory, type TileHistory } from '../sources/tile-history.js';
 import { RedisTileHistory } from '../sources/redis-tile-history.js';
 import { RedisBus } from '../sources/redis-bus.js';
+import { WebSocketTransport } from '../fanout/ws-transport.js';
 import { AccessPolicy } from './access.js';
 import { createListener } from './listener.js';
 import { admit, remoteAddress, type Admission } from './upgrade.js';
@@ -181,7 +181,6 @@ export class WirecamServer {
       {
         heartbeatMs: config['heartbeat-ms'],
         idleTimeoutMs: config['idle-timeout-ms'],
-        slowConsumerBytes: config['slow-consumer-bytes'],
         slowConsumerGraceMs: config['slow-consumer-grace-ms'],
       },
       this.counters,
@@ -298,7 +297,7 @@ export class WirecamServer {
       {
         planned: (client, plan, tileSeq) => {
           const hello = this.sessionOf.get(client)?.hello;
-          if (hello) client.write(encodeFrame({ ...hello, tile_seq: tileSeq, recovered: plan.recovered }, hello.encoding));
+          if (hello) client.send(encodeFrame({ ...hello, tile_seq: tileSeq, recovered: plan.recovered }, hello.encoding));
         },
         failed: (client, reason, error) => {
           const detail = error === undefined ? reason : `${reason}: ${describeError(error)}`;
@@ -400,15 +399,20 @@ export class WirecamServer {
           };
     // Broadcast frames are written straight to the socket, bypassing ws's per-send framing:
     // they were framed once for everyone. ws still owns reading, pings and the close handshake.
-    const transport = (ws as unknown as { _socket: Socket })._socket as Transport;
     const format = mode.subprotocol === null ? 'legacy' : mode.encoding;
     const fanoutSubscription = toSubscription(subscription.cameras, subscription.maxHz, tiles.tiles !== 'none');
+    const transport = new WebSocketTransport(ws);
+    const limit = {
+      maxBytes: this.config['slow-consumer-bytes'],
+      // Called from a later turn than the join: `session` is set by then.
+      overflowed: (heldBytes: number) => this.liveness.closeSlowConsumer(session, heldBytes),
+    };
     // A map or a resume first (PROTOCOL.md section 9): hello when the plan is known, then the
     // tiles, then the snapshot and live updates (map-delivery.ts).
     const withMap = hello !== null && (tiles.tiles === 'map' || tiles.resume !== null);
     const client = withMap
-      ? this.hub.register(id, format, transport, fanoutSubscription)
-      : this.hub.join(id, format, transport, fanoutSubscription, hello === null ? undefined : encodeFrame(hello, mode.encoding));
+      ? this.hub.register(id, format, transport, fanoutSubscription, limit)
+      : this.hub.join(id, format, transport, fanoutSubscription, hello === null ? undefined : encodeFrame(hello, mode.encoding), limit);
     const session = new Session(id, ws, client, role, mode.encoding, this.sessionContext, hello);
     this.sessions.add(session);
     this.sessionOf.set(client, session);

@@ -115,7 +115,7 @@ export class Session implements ProducerSink {
   }
 
   acknowledge(seq: number): void {
-    this.client.write(encodeFrame({ type: 'ack', seq }, this.encoding));
+    this.client.send(encodeFrame({ type: 'ack', seq }, this.encoding));
   }
 
   /** Answers with `error`; the tenth within ten seconds also closes with 1008. */
@@ -132,13 +132,14 @@ export class Session implements ProducerSink {
 
   private sendError(code: ErrorCode, message: string): void {
     this.context.counters.errorsSent[code]++;
-    this.client.write(encodeFrame({ type: 'error', code, message }, this.encoding));
+    this.client.send(encodeFrame({ type: 'error', code, message }, this.encoding));
   }
 
   /**
-   * Stops broadcast to this client first, so nothing is written after the close frame. A
-   * client that does not answer the close within `graceMs` (it may not be reading at all)
-   * is cut off.
+   * Stops broadcast to this client and drops what it was still owed first, so that the Close
+   * frame does not wait behind a backlog and nothing is written after it (RFC 6455 section 7:
+   * a server may close at any time). A client that does not answer the close within
+   * `graceMs` (it may not be reading at all) is cut off.
    */
   close(code: number, reason: string, graceMs = CLOSE_GRACE_MS): void {
     if (this.closing) return;

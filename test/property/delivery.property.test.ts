@@ -21,6 +21,7 @@ class RecordingTransport extends EventEmitter implements Transport {
   writableNeedDrain = false;
   writableLength = 0;
   destroyed = false;
+  open = true;
   /** Every frame written, with the virtual time it was written at. */
   readonly frames: Array<{ at: number; camera: string; seq: number }> = [];
 

@@ -12,6 +12,7 @@ class CountingTransport extends EventEmitter implements Transport {
   writableNeedDrain = false;
   writableLength = 0;
   destroyed = false;
+  open = true;
 
   write(data: Buffer): boolean {
     this.bytes += data.length;

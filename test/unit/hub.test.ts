@@ -11,6 +11,7 @@ class MemoryTransport extends EventEmitter implements Transport {
   writableNeedDrain = false;
   writableLength = 0;
   destroyed = false;
+  open = true;
   corks = 0;
   uncorks = 0;
 
@@ -240,7 +241,7 @@ describe('Hub: backpressure (conflation per client)', () => {
     expect(slow.transport.messages().sort()).toEqual(['J:A:3', 'J:B:4']);
   });
 
-  it('still writes tiles, in order, while camera states are held back', () => {
+  it('queues tiles in order in its own backlog while camera states are held back, and writes both on drain', () => {
     const hub = new Hub({ maxHz: 60, burst: 2 });
     const slow = join(hub, cams('A'));
     slow.transport.writableNeedDrain = true;
@@ -251,9 +252,92 @@ describe('Hub: backpressure (conflation per client)', () => {
     hub.flush();
     hub.publish(tileFrame(5));
     hub.flush();
-    expect(slow.transport.messages()).toEqual(['J:tile:2', 'J:tile:4', 'J:tile:5']);
+    // Nothing goes to a socket that asked to wait: not into Node's writable buffer either.
+    expect(slow.transport.writes).toHaveLength(0);
+    expect(slow.client.backlogBytes).toBe(3 * 'J:tile:2;'.length);
     slow.transport.drain();
-    expect(slow.transport.messages()).toEqual(['J:tile:2', 'J:tile:4', 'J:tile:5', 'J:A:3']);
+    // The newest state first, then every tile in order, the tiles in one write.
+    expect(slow.transport.messages()).toEqual(['J:A:3', 'J:tile:2', 'J:tile:4', 'J:tile:5']);
+    expect(slow.transport.writes).toHaveLength(2);
+    expect(slow.client.backlogBytes).toBe(0);
+  });
+});
+
+describe('Hub: the bound on what a client is owed (--slow-consumer-bytes)', () => {
+  function slowWithLimit(hub: Hub, maxBytes: number, overflowed: (held: number) => void) {
+    const transport = new MemoryTransport();
+    const client = hub.join(nextId++, 'json', transport, { cameras: null, maxHz: 60 }, undefined, { maxBytes, overflowed });
+    return { transport, client };
+  }
+
+  it('drops the backlog at once when a frame would pass the bound, writes nothing more, and reports it once, later', async () => {
+    const hub = new Hub({ maxHz: 60, burst: 2 });
+    const reports: number[] = [];
+    const slow = slowWithLimit(hub, 36, (held) => reports.push(held));
+    const fast = join(hub, null);
+    slow.transport.writableNeedDrain = true;
+    for (let seq = 1; seq <= 4; seq++) hub.publish(tileFrame(seq)); // 9 bytes each: 36 fit
+    hub.flush();
+    expect(slow.client.backlogBytes).toBe(36);
+    hub.publish(tileFrame(5));
+    hub.publish(cameraFrame('A', 6));
+    hub.flush();
+    expect(slow.client.backlogBytes).toBe(0);
+    expect(slow.client.isEnded).toBe(true);
+    expect(reports).toEqual([]); // not from inside the delivery
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reports).toEqual([45]);
+    slow.transport.drain();
+    expect(slow.transport.writes).toHaveLength(0);
+    // Everyone else got everything.
+    expect(fast.transport.messages()).toEqual(['J:tile:1', 'J:tile:2', 'J:tile:3', 'J:tile:4', 'J:tile:5', 'J:A:6']);
+  });
+
+  it('counts messages and acks alike towards the bound, camera states not (they conflate)', () => {
+    const hub = new Hub({ maxHz: 60, burst: 2 });
+    const slow = slowWithLimit(hub, 30, () => undefined);
+    slow.transport.writableNeedDrain = true;
+    for (let seq = 1; seq <= 50; seq++) hub.publish(cameraFrame('A', seq));
+    hub.flush();
+    expect(slow.client.backlogBytes).toBe(0);
+    slow.client.send(Buffer.from('ack:1;'));
+    expect(slow.client.backlogBytes).toBe(6);
+    slow.transport.drain();
+    expect(slow.transport.messages()).toEqual(['J:A:50', 'ack:1']);
+  });
+});
+
+describe('Hub: the WebSocket closing handshake (RFC 6455 section 5.5.1)', () => {
+  it('writes nothing once the connection is no longer open, and drops what was owed', () => {
+    const hub = new Hub({ maxHz: 60, burst: 2 });
+    const client = join(hub, null);
+    hub.publish(tileFrame(1));
+    hub.flush();
+    client.transport.writableNeedDrain = true;
+    hub.publish(tileFrame(2));
+    hub.publish(cameraFrame('A', 3));
+    hub.flush();
+    expect(client.client.backlogBytes).toBeGreaterThan(0);
+    // A Close was sent or received: ws leaves OPEN.
+    client.transport.open = false;
+    hub.publish(tileFrame(4));
+    hub.flush();
+    client.transport.drain();
+    client.client.send(Buffer.from('ack:9;'));
+    client.client.sendIfCaughtUp(Buffer.from('heartbeat;'));
+    expect(client.transport.messages()).toEqual(['J:tile:1']);
+    expect(client.client.backlogBytes).toBe(0);
+    expect(client.client.pending).toBeNull();
+  });
+
+  it('does not send a heartbeat to a client that is behind (it would wait behind the backlog)', () => {
+    const hub = new Hub({ maxHz: 60, burst: 2 });
+    const client = join(hub, null);
+    client.transport.writableNeedDrain = true;
+    client.client.sendIfCaughtUp(Buffer.from('heartbeat;'));
+    client.transport.drain();
+    client.client.sendIfCaughtUp(Buffer.from('heartbeat;'));
+    expect(client.transport.messages()).toEqual(['heartbeat']);
   });
 });
 
