@@ -1,6 +1,7 @@
 // Typed configuration. Every setting has one name, used as the flag (--max-hz), the
 // environment variable (WIRECAM_MAX_HZ) and the key in a configuration file (max-hz).
 // Precedence: flags > environment > file > defaults.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEFAULT_DB_PATH } from './store/schema.js';
 import { DEFAULT_MAX_CAMERAS } from './fanout/camera-states.js';
 import { DEFAULT_WAL_MAX_BYTES } from './store/wal-bound.js';
@@ -192,30 +193,42 @@ export function parseValue(spec: SettingSpec, raw: unknown, where: string): Sett
   }
 }
 
-/** Splits argv into settings by name; unknown flags and missing values are errors. */
+/**
+ * Splits argv into settings by name, e.g. `['--port', '9000', '--demo', '--allowed-origin=a,b']`
+ * → `{port: 9000, demo: true, 'allowed-origin': ['a', 'b']}`. Node's `util.parseArgs` cuts the
+ * arguments into tokens (`--name value`, `--name=value` with everything after the first "=",
+ * a boolean flag that takes no next argument, positionals, `--`); this maps each token onto
+ * its setting and checks its value with `parseValue`. A repeated list flag adds to the list;
+ * any other repeated flag: the last one wins.
+ *
+ * `parseArgs` runs in its lenient mode, with the checks made here: its strict mode refuses an
+ * explicit boolean value (`--demo=false`), takes no value that starts with "-" (`--port -1`
+ * would not name the bad value), and words its errors in several lines of its own.
+ *
+ * @throws ConfigError one line: `unknown flag --NAME`, `--NAME needs a value`,
+ *   `unexpected argument "ARG"` (a positional, a short option such as `-p`, or `--`), or the
+ *   value's own error (`--NAME: expected …, got "…"`), for the first bad argument.
+ */
 export function parseFlags(argv: readonly string[], specs: readonly SettingSpec[]): Map<string, SettingValue> {
   const byName = new Map(specs.map((spec) => [spec.name, spec]));
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const spec of specs) options[spec.name] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const values = new Map<string, SettingValue>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--') || arg === '--') throw new ConfigError(`unexpected argument "${arg}"`);
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const spec = byName.get(name);
-    if (!spec) throw new ConfigError(`unknown flag --${name}`);
-    let raw: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
-    if (raw === undefined) {
-      if (spec.kind === 'boolean') {
-        values.set(name, true);
-        continue;
-      }
-      raw = argv[++i];
-      if (raw === undefined) throw new ConfigError(`--${name} needs a value`);
+  for (const token of tokens) {
+    if (token.kind !== 'option' || !token.rawName.startsWith('--')) throw new ConfigError(`unexpected argument "${argv[token.index]}"`);
+    const spec = byName.get(token.name);
+    if (!spec) throw new ConfigError(`unknown flag ${token.rawName}`);
+    const flag = `--${spec.name}`;
+    let value: SettingValue;
+    if (token.value === undefined) {
+      if (spec.kind !== 'boolean') throw new ConfigError(`${flag} needs a value`);
+      value = true;
+    } else {
+      value = parseValue(spec, token.value, flag);
     }
-    const value = parseValue(spec, raw, `--${name}`);
-    const earlier = values.get(name);
-    // A repeated list flag adds to it; any other repeated flag: the last one wins.
-    values.set(name, spec.kind === 'list' && Array.isArray(earlier) && Array.isArray(value) ? [...earlier, ...value] : value);
+    const earlier = values.get(spec.name);
+    values.set(spec.name, spec.kind === 'list' && Array.isArray(earlier) && Array.isArray(value) ? [...earlier, ...value] : value);
   }
   return values;
 }

@@ -1,5 +1,8 @@
 // Progress of long work on stderr: a bar redrawn in place on a terminal, a plain line now
 // and then otherwise (logs and CI output stay readable, one line per report).
+// Hand-written, not cli-progress or progress: on a terminal both move the cursor with
+// CSI sequences (ESC[1G) instead of a carriage return, cli-progress prints its first line on a
+// pipe at once and progress prints nothing on a pipe, and neither takes an injected clock.
 
 export interface ProgressStream {
   isTTY?: boolean;

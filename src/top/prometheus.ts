@@ -1,6 +1,10 @@
 // The Prometheus text exposition format, read generically: `wirecam top` shows whatever of
 // the metrics it knows the server exports, and leaves out what is missing, so it works with
 // servers older or newer than itself.
+// Hand-written: prom-client has no parser; parse-prometheus-text-format 1.1.1 merges the
+// series of a labelled histogram into one (losing all but the last), takes "not a sample line"
+// as a sample and throws the whole scrape away for one line it cannot read; prom2javascript
+// 0.2.0 refuses a scrape with a NaN value, which the format allows.
 
 export interface Sample {
   name: string;

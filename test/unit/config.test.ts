@@ -154,6 +154,24 @@ describe('flags', () => {
     expect(configError(() => resolve({ argv: ['serve'] })).message).toContain('serve');
     expect(configError(() => resolve({ argv: ['-p', '1'] })).message).toContain('-p');
   });
+
+  it('names the whole argument that is not a flag: a group of short options, "--", a stray value', () => {
+    expect(configError(() => resolve({ argv: ['-abc'] })).message).toBe('unexpected argument "-abc"');
+    expect(configError(() => resolve({ argv: ['--port', '1', '--', '--demo'] })).message).toBe('unexpected argument "--"');
+    expect(configError(() => resolve({ argv: ['--demo', 'true'] })).message).toBe('unexpected argument "true"');
+  });
+
+  it('takes a value that starts with "-" as the value, and names it when it does not fit', () => {
+    expect(configError(() => resolve({ argv: ['--port', '-1'] })).message).toBe('--port: expected an integer from 0 to 65535, got "-1"');
+    expect(resolve({ argv: ['--host', '-'] }).config.host).toBe('-');
+    expect(configError(() => resolve({ argv: ['--port=1=2'] })).message).toBe('--port: expected an integer from 0 to 65535, got "1=2"');
+  });
+
+  it('words a missing value and a repeated list flag the same for every kind of setting', () => {
+    expect(configError(() => resolve({ argv: ['--port'] })).message).toBe('--port needs a value');
+    expect(configError(() => resolve({ argv: ['--demo', '--allowed-origin'] })).message).toBe('--allowed-origin needs a value');
+    expect(resolve({ argv: ['--producer-token=a', '--port', '1', '--producer-token', 'b,c'] }).config['producer-token']).toEqual(['a', 'b', 'c']);
+  });
 });
 
 describe('invalid values name the flag, the variable or the file key', () => {

@@ -1,5 +1,6 @@
 // The pieces of `wirecam top` and of progress reporting that need no server.
 import { describe, expect, it } from 'vitest';
+import { Histogram, Registry } from 'prom-client';
 import { bucketDelta, histogramQuantile, parsePrometheusText, Scrape } from '../../src/top/prometheus.js';
 import { clip, renderDashboard } from '../../src/top/dashboard.js';
 import { formatProgress, Progress } from '../../src/progress.js';
@@ -36,6 +37,21 @@ describe('Prometheus text', () => {
     expect(scrape.sum('wirecam_slow_consumers_closed_total')).toBeNull();
     expect(scrape.findHistogram(/latency/)).toBe('wirecam_latency_ms');
     expect(scrape.buckets('wirecam_latency_ms')).toEqual([{ le: 1, count: 10 }, { le: 5, count: 90 }, { le: Infinity, count: 100 }]);
+  });
+
+  it("reads prom-client's own output: a labelled histogram (le first) keeps every series, one bad line drops only itself", async () => {
+    const registry = new Registry();
+    const histogram = new Histogram({ name: 'wirecam_latency_ms', help: 'x', labelNames: ['encoding'], buckets: [1, 5], registers: [registry] });
+    histogram.observe({ encoding: 'json' }, 0.5);
+    histogram.observe({ encoding: 'msgpack' }, 3);
+    histogram.observe({ encoding: 'msgpack' }, 3);
+    const text = await registry.metrics();
+    expect(text).toContain('wirecam_latency_ms_bucket{le="1",encoding="json"} 1');
+    const scrape = Scrape.parse(`${text}broken{le="1" 7\n`);
+    expect(scrape.buckets('wirecam_latency_ms')).toEqual([{ le: 1, count: 1 }, { le: 5, count: 3 }, { le: Infinity, count: 3 }]);
+    expect(scrape.sumBy('wirecam_latency_ms_count', 'encoding')).toEqual(new Map([['json', 1], ['msgpack', 2]]));
+    expect(scrape.sum('wirecam_latency_ms_sum')).toBe(6.5);
+    expect(scrape.has('broken')).toBe(false);
   });
 
   it('computes quantiles like histogram_quantile, over a whole run or between scrapes', () => {
