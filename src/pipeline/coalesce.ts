@@ -25,7 +25,10 @@ export interface CoalesceOptions<T extends Sequenced = Sequenced> {
   scheduler?: SchedulerLike;
   /**
    * The key an update is throttled under (a camera), or null for an update that passes
-   * untouched and in order (a tile, PROTOCOL.md section 6). Default: one key for the stream.
+   * untouched and in order (a tile, PROTOCOL.md section 6). Default: one key for the stream,
+   * whose order holds for the stream's whole life (the seq last sent is kept: one number).
+   * With keys, a key's gate forgets its newest seq when released (see GateTable): the
+   * source's seqs must only increase across a quiet period of that key.
    */
   keyOf?: (value: T) => string | null;
   /** Called with 1 each time an update is replaced by a newer one before it was sent. */
@@ -55,13 +58,22 @@ export function coalesceLatest<T extends Sequenced>(options: CoalesceOptions<T>)
   return (source) =>
     new Observable<T>((subscriber) => {
       let done = false;
+      /** One stream (no keyOf): the seq last sent, which a released gate would forget. */
+      let lastSent = -Infinity;
+      const single = options.keyOf === undefined;
       const table = new GateTable<string, T>({
         ratePerSecond: options.ratePerSecond,
         burst: options.burst,
-        emit: (value) => subscriber.next(value),
+        emit: single
+          ? (value) => {
+              lastSent = value.seq;
+              subscriber.next(value);
+            }
+          : (value) => subscriber.next(value),
         onCoalesced: options.onCoalesced,
         onGates: options.onGates,
         onReleased: options.onIdle,
+        floorOf: single ? () => lastSent : undefined,
       });
       const now = () => scheduler.now();
       const wakeup = new Wakeup(now, schedulerTimer(scheduler), () => {

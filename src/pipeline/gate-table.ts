@@ -10,9 +10,10 @@
 // RateLimiter.fillMs after its last pass), so a table holds the keys active within the last
 // fill time (a quarter of a second at the defaults), not every key ever seen. A released key
 // that comes back gets a new gate, which passes its next update exactly as the old one would
-// (leading edge, full bucket); it no longer knows the old gate's newest seq, so ordering
-// across a quiet period relies on seqs only increasing at the source (the store assigns them,
-// src/store/sequence-reset.ts keeps it so, and the hub's CameraStates drops older states).
+// (leading edge, full bucket). It does not know the old gate's newest seq unless the owner
+// gives it (`floorOf`); without that, ordering across a quiet period relies on seqs only
+// increasing at the source (wirecam's store assigns them, src/store/sequence-reset.ts keeps it
+// so, and the hub's CameraStates drops older states).
 import { LatestGate, type GateOptions, type Sequenced } from './latest-gate.js';
 
 /** A GateTable's rate, and who hears what it lets through. */
@@ -25,6 +26,11 @@ export interface GateTableOptions<K, T extends Sequenced> extends GateOptions {
   onGates?: (open: number) => void;
   /** Told each key whose gate was released (idle: it owed nothing any more). */
   onReleased?: (key: K) => void;
+  /**
+   * The seq an update of `key` must be above when the key holds no gate (its gate was
+   * released, or never opened); an update at or below it is dropped (rule 1). Default: none.
+   */
+  floorOf?: (key: K) => number;
 }
 
 /** Latest-wins gates by key (see the module comment); keys compared as Map keys. */
@@ -68,6 +74,7 @@ export class GateTable<K, T extends Sequenced> {
   offer(key: K, value: T, now: number): number {
     let gate = this.gates.get(key);
     if (gate === undefined) {
+      if (this.options.floorOf !== undefined && value.seq <= this.options.floorOf(key)) return Infinity;
       gate = new LatestGate<T>(this.options, now);
       this.gates.set(key, gate);
       this.options.onGates?.(this.gates.size);
