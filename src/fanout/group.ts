@@ -19,6 +19,12 @@ export function groupKey(encoding: FrameFormat, subscription: Subscription): str
   return `${encoding}|${subscription.maxHz}|${cameras}${subscription.tiles === false ? '|no-tiles' : ''}`;
 }
 
+/**
+ * The clients of one audience (same encoding, cameras, rate and tile choice, see `groupKey`).
+ * Below the server's maximum rate it throttles each camera through the shared latest-wins
+ * gates (src/pipeline/gate-table.ts, PROTOCOL.md section 6) on one Node timer; at the maximum,
+ * the stream graph has already done that and frames are due at once.
+ */
 export class AudienceGroup {
   readonly clients: FanoutClient[] = [];
   /** Frames to write at the next flush, in the order they became due. */
@@ -140,6 +146,7 @@ export class AudienceGroup {
     return delivered;
   }
 
+  /** Cancels the gates' timer and drops what is due or waiting: the group is gone (its last member left). */
   dispose(): void {
     this.wakeup.disarm();
     this.gates?.clear();
