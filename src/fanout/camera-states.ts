@@ -41,6 +41,8 @@ export interface CameraStatesOptions {
   onEvicted?: (camera: string, count: number) => void;
 }
 
+const asIs = (frame: ReadyFrame): ReadyFrame => frame;
+
 export class CameraStates {
   private readonly states = new Map<string, ReadyFrame>();
   private oldest: IterableIterator<string> = this.states.keys();
@@ -80,9 +82,11 @@ export class CameraStates {
   /**
    * Keeps `frame` as its camera's state when it is newer (a higher seq) than the one known;
    * false (and nothing changes) when it is not. A camera new past the cap pushes out the
-   * least recently updated one.
+   * least recently updated one. `keep` gives what is stored, called only when the frame is
+   * newer (the hub passes one that copies a frame into bytes of its own); the frame itself
+   * by default.
    */
-  remember(frame: ReadyFrame): boolean {
+  remember(frame: ReadyFrame, keep: (frame: ReadyFrame) => ReadyFrame = asIs): boolean {
     const camera = frame.camera;
     const known = this.states.get(camera);
     if (known !== undefined) {
@@ -91,7 +95,7 @@ export class CameraStates {
     } else if (this.states.size >= this.options.maxCameras) {
       this.evictOldest();
     }
-    this.states.set(camera, frame);
+    this.states.set(camera, keep(frame));
     return true;
   }
 

@@ -75,8 +75,11 @@ export class FanoutClient {
   group: AudienceGroup | null = null;
   /** Index in the group's client array (swap-remove on leave). */
   slot = -1;
-  /** Newest camera frame per camera held back while the socket is backpressured. */
-  pending: Map<string, ReadyFrame> | null = null;
+  /**
+   * Newest camera frame per camera held back while the socket is backpressured (PROTOCOL.md
+   * 6.2); null when none is. Only this client changes it (`sendState`, `retainPending`, 'drain').
+   */
+  private held: Map<string, ReadyFrame> | null = null;
   /** Cameras whose snapshot already gave this client a newer state than its group has sent. */
   skipUpTo: Map<string, number> | null = null;
   /** Tiles and messages owed, in order. */
@@ -108,6 +111,18 @@ export class FanoutClient {
   ) {
     this.maxBacklogBytes = limit.maxBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
     this.overflowed = limit.overflowed;
+  }
+
+  /** The newest camera frame per camera held back while backpressured, or null (read-only view). */
+  get pending(): ReadonlyMap<string, ReadyFrame> | null {
+    return this.held;
+  }
+
+  /** Drops the held-back states of cameras `subscription` no longer covers (on resubscribe). */
+  retainPending(subscription: Subscription): void {
+    const held = this.held;
+    if (held === null) return;
+    for (const camera of held.keys()) if (!subscribes(subscription, camera)) held.delete(camera);
   }
 
   /** Bytes of tiles and messages waiting for the socket. */
@@ -166,7 +181,7 @@ export class FanoutClient {
   end(): void {
     this.ended = true;
     this.owing = true;
-    this.pending = null;
+    this.held = null;
     this.backlog.clear();
     this.waitingSince = 0;
   }
@@ -181,17 +196,17 @@ export class FanoutClient {
 
   /** Keeps only the newest frame per camera until the socket drains (PROTOCOL.md 6.2). */
   private conflate(frame: ReadyFrame): void {
-    if (this.pending === null) {
-      this.pending = new Map();
+    if (this.held === null) {
+      this.held = new Map();
       this.owing = true;
       this.armDrain();
     }
-    const previous = this.pending.get(frame.camera);
+    const previous = this.held.get(frame.camera);
     if (previous !== undefined) {
       if (previous.seq >= frame.seq) return;
       this.hooks.coalesced(1);
     }
-    this.pending.set(frame.camera, frame);
+    this.held.set(frame.camera, frame);
   }
 
   private queue(frame: Buffer, message: boolean): void {
@@ -223,9 +238,9 @@ export class FanoutClient {
     const transport = this.transport;
     let count = 0;
     let bytes = 0;
-    const pending = this.pending;
+    const pending = this.held;
     if (pending !== null) {
-      this.pending = null;
+      this.held = null;
       transport.cork();
       for (const frame of pending.values()) {
         const data = frame[this.encoding];

@@ -3,17 +3,9 @@
 // that tick's batch once, and writes it to each member in one call.
 import type { FrameFormat } from '../protocol/legacy.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
-import { RateLimiter } from '../pipeline/rate-limiter.js';
+import { GateTable } from '../pipeline/gate-table.js';
+import { Wakeup, nodeTimer } from '../pipeline/wakeup.js';
 import type { FanoutClient, Subscription } from './client.js';
-
-interface Gate {
-  camera: string;
-  bucket: RateLimiter;
-  /** The newest frame waiting for a token (latest value wins). */
-  waiting: ReadyFrame | null;
-  /** When the bucket last let a frame through (host clock, ms). */
-  passedAt: number;
-}
 
 export interface GroupHost {
   /** The group has frames due: deliver them at the end of this tick. */
@@ -27,23 +19,25 @@ export function groupKey(encoding: FrameFormat, subscription: Subscription): str
   return `${encoding}|${subscription.maxHz}|${cameras}${subscription.tiles === false ? '|no-tiles' : ''}`;
 }
 
+/**
+ * The clients of one audience (same encoding, cameras, rate and tile choice, see `groupKey`).
+ * Below the server's maximum rate it throttles each camera through the shared latest-wins
+ * gates (src/pipeline/gate-table.ts, PROTOCOL.md section 6) on one Node timer; at the maximum,
+ * the stream graph has already done that and frames are due at once.
+ */
 export class AudienceGroup {
   readonly clients: FanoutClient[] = [];
   /** Frames to write at the next flush, in the order they became due. */
   private due: ReadyFrame[] = [];
   private dueMarked = false;
   /**
-   * Per-camera rate gates of a throttled group, in the order they last let a frame through
-   * (a pass moves its gate to the end). A gate with nothing waiting whose bucket is full
-   * again (RateLimiter.fillMs since its last pass) owes nothing and is dropped by the sweep:
-   * a new one would pass the next frame just the same. So a group holds gates for the
-   * cameras active in the last fill time, not for every camera it ever saw.
+   * Per-camera latest-wins gates of a throttled group (src/pipeline/gate-table.ts), each held
+   * only while it owes something: a group holds gates for the cameras active in the last fill
+   * time (RateLimiter.fillMs), not for every camera it ever saw. Null when not throttled.
    */
-  private readonly gates = new Map<string, Gate>();
-  private readonly waiting = new Set<Gate>();
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = Infinity;
+  private readonly gates: GateTable<string, ReadyFrame> | null;
+  /** The one timer of the gates: trailing edges and releasing idle gates. */
+  private readonly wakeup: Wakeup;
   /** Bytes the last `deliver()` wrote, all members together (for the bytes-sent counter). */
   deliveredBytes = 0;
 
@@ -52,10 +46,21 @@ export class AudienceGroup {
     readonly encoding: FrameFormat,
     readonly subscription: Subscription,
     /** Below the server's maximum: the stream graph already enforces that one. */
-    private readonly throttled: boolean,
-    private readonly burst: number,
+    throttled: boolean,
+    /** Token bucket size of the throttled group's gates (--burst). */
+    burst: number,
     private readonly host: GroupHost,
-  ) {}
+  ) {
+    this.gates = throttled
+      ? new GateTable<string, ReadyFrame>({
+          ratePerSecond: subscription.maxHz,
+          burst,
+          emit: (frame) => this.makeDue(frame),
+          onCoalesced: (count) => host.coalesced(count),
+        })
+      : null;
+    this.wakeup = new Wakeup(() => host.now(), nodeTimer, this.wake);
+  }
 
   add(client: FanoutClient): void {
     client.group = this;
@@ -81,32 +86,21 @@ export class AudienceGroup {
   /** Whether a state of this camera is due or waiting here, not yet written to members. */
   holds(camera: string): boolean {
     for (const frame of this.due) if (frame.kind === 'camera' && frame.camera === camera) return true;
-    const gate = this.gates.get(camera);
-    return gate !== undefined && gate.waiting !== null;
+    return this.gates !== null && this.gates.holds(camera);
   }
 
+  /**
+   * A frame for this group's members: a tile (unless the members want none) or a camera state
+   * not throttled here is due at once; a camera state of a throttled group goes through that
+   * camera's latest-wins gate (due now, or when its rate allows, or replaced by a newer one).
+   */
   offer(frame: ReadyFrame): void {
     if (frame.kind === 'tile' && this.subscription.tiles === false) return;
-    if (frame.kind === 'tile' || !this.throttled) {
+    if (frame.kind === 'tile' || this.gates === null) {
       this.makeDue(frame);
       return;
     }
-    const now = this.host.now();
-    let gate = this.gates.get(frame.camera);
-    if (gate === undefined) {
-      gate = { camera: frame.camera, bucket: new RateLimiter(this.subscription.maxHz, this.burst, now), waiting: null, passedAt: now };
-      this.gates.set(frame.camera, gate);
-      this.armSweep(gate.bucket.fillMs);
-    }
-    if (gate.waiting === null && gate.bucket.take(now)) {
-      this.passed(gate, now);
-      this.makeDue(frame);
-      return;
-    }
-    if (gate.waiting !== null) this.host.coalesced(1);
-    gate.waiting = frame;
-    this.waiting.add(gate);
-    this.armTimer(now + gate.bucket.msUntilPass(now));
+    this.wakeup.arm(this.gates.offer(frame.camera, frame, this.host.now()));
   }
 
   private makeDue(frame: ReadyFrame): void {
@@ -117,59 +111,9 @@ export class AudienceGroup {
     }
   }
 
-  private armTimer(at: number): void {
-    if (at >= this.timerAt) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(this.releaseWaiting, Math.max(0, at - this.host.now()));
-  }
-
-  private readonly releaseWaiting = (): void => {
-    this.timer = null;
-    this.timerAt = Infinity;
-    const now = this.host.now();
-    let next = Infinity;
-    for (const gate of this.waiting) {
-      if (gate.bucket.take(now)) {
-        this.passed(gate, now);
-        this.makeDue(gate.waiting!);
-        gate.waiting = null;
-        this.waiting.delete(gate);
-      } else {
-        next = Math.min(next, now + gate.bucket.msUntilPass(now));
-      }
-    }
-    if (next !== Infinity) this.armTimer(next);
-  };
-
-  private passed(gate: Gate, now: number): void {
-    gate.passedAt = now;
-    this.gates.delete(gate.camera);
-    this.gates.set(gate.camera, gate);
-  }
-
-  private armSweep(delayMs: number): void {
-    if (this.sweepTimer !== null) return;
-    this.sweepTimer = setTimeout(this.sweepGates, delayMs);
-    this.sweepTimer.unref();
-  }
-
-  /** Drops the gates that owe nothing (see `gates`), oldest pass first; stops at the first recent one. */
-  private readonly sweepGates = (): void => {
-    this.sweepTimer = null;
-    const now = this.host.now();
-    // Every gate of a group has the same rate and burst, hence the same fill time.
-    let next = 0;
-    for (const gate of this.gates.values()) {
-      next = gate.bucket.fillMs;
-      if (gate.waiting !== null) continue;
-      if (now - gate.passedAt < next) {
-        next = gate.passedAt + next - now;
-        break;
-      }
-      this.gates.delete(gate.camera);
-    }
-    if (this.gates.size > 0) this.armSweep(next);
+  /** The gates' appointment: trailing edges whose token is back become due, idle gates are released. */
+  private readonly wake = (): void => {
+    if (this.gates !== null) this.wakeup.arm(this.gates.release(this.host.now()));
   };
 
   /**
@@ -202,13 +146,10 @@ export class AudienceGroup {
     return delivered;
   }
 
+  /** Cancels the gates' timer and drops what is due or waiting: the group is gone (its last member left). */
   dispose(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.sweepTimer !== null) clearTimeout(this.sweepTimer);
-    this.sweepTimer = null;
-    this.waiting.clear();
-    this.gates.clear();
+    this.wakeup.disarm();
+    this.gates?.clear();
     this.due = [];
   }
 }

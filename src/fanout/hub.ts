@@ -126,9 +126,7 @@ export class Hub implements GroupHost {
     const owed = this.owedByGroup(client, subscription);
     this.leaveGroup(client);
     client.subscription = subscription;
-    if (client.pending !== null) {
-      for (const camera of client.pending.keys()) if (!subscribes(subscription, camera)) client.pending.delete(camera);
-    }
+    client.retainPending(subscription);
     client.transport.cork();
     this.enterGroup(client, subscription, (camera) => !subscribes(before, camera) || owed.has(camera));
     client.transport.uncork();
@@ -194,11 +192,9 @@ export class Hub implements GroupHost {
     }
   };
 
-  /** Keeps the newest state of each camera; false when the frame is not newer. */
+  /** Keeps the newest state of each camera (CameraStates decides); false when the frame is not newer. */
   private remember(frame: ReadyFrame): boolean {
-    const known = this.cameras.get(frame.camera);
-    if (known !== undefined && known.seq >= frame.seq) return false;
-    this.cameras.remember(standalone(frame));
+    if (!this.cameras.remember(frame, standalone)) return false;
     this.lastUpdateAt = this.now();
     return true;
   }

@@ -1,143 +1,101 @@
-// Latest-value-wins throttling of one camera's stream (PROTOCOL.md section 6): the first
-// update after a quiet period goes out at once (leading edge); while the rate is exhausted
-// only the newest update is kept, and it goes out as soon as a token is back (trailing
-// edge); an update older than one already sent is dropped.
+// Latest-value-wins throttling as an RxJS operator (PROTOCOL.md section 6): the first update
+// after a quiet period goes out at once (leading edge); while the rate is spent only the
+// newest update is kept, and it goes out as soon as a token is back (trailing edge); an update
+// not newer than one already accepted is dropped.
 //
-// The rule is implemented once, in CoalescingLane (one camera's state, plain callbacks, no
-// subscription of its own), and offered as an RxJS operator for one stream (coalesceLatest)
-// and, in src/pipeline/graph.ts, for many cameras at once. A lane says when it owes nothing
-// any more (`onIdle`), so that per-camera state can be released.
-import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, asyncScheduler, type Subscription } from 'rxjs';
-import { RateLimiter } from './rate-limiter.js';
+// The rule itself is LatestGate (src/pipeline/latest-gate.ts), one per key in a GateTable
+// (src/pipeline/gate-table.ts), released when idle; this operator only gives the table a
+// clock and one timer on an RxJS scheduler. The stream graph (src/pipeline/graph.ts) uses it
+// with one key per camera; the audience groups (src/fanout/group.ts) use the same table with
+// Node timers.
+import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
+import { GateTable } from './gate-table.js';
+import type { Sequenced } from './latest-gate.js';
+import { Wakeup, schedulerTimer } from './wakeup.js';
 
-export interface Sequenced {
-  seq: number;
-}
+export type { Sequenced } from './latest-gate.js';
 
-export interface CoalesceOptions {
-  /** Most updates per second passed on (the rate of PROTOCOL.md 6). */
+/** The rate of coalesceLatest, its clock, and who hears what it does. */
+export interface CoalesceOptions<T extends Sequenced = Sequenced> {
+  /** Most updates per second passed on per key, on average (the rate of PROTOCOL.md 6); > 0. */
   ratePerSecond: number;
-  /** Token bucket size: updates passed at once after a quiet period. */
+  /** Token bucket size: updates of one key passed at once after a quiet period; >= 1. */
   burst: number;
-  /** Clock and timers; asyncScheduler by default (a TestScheduler in tests). */
+  /** Clock and timer; asyncScheduler by default (a TestScheduler in tests). */
   scheduler?: SchedulerLike;
-  /** Called with each update replaced by a newer one before it was sent. */
+  /**
+   * The key an update is throttled under (a camera), or null for an update that passes
+   * untouched and in order (a tile, PROTOCOL.md section 6). Default: one key for the stream,
+   * whose order holds for the stream's whole life (the seq last sent is kept: one number).
+   * With keys, a key's gate forgets its newest seq when released (see GateTable): the
+   * source's seqs must only increase across a quiet period of that key.
+   */
+  keyOf?: (value: T) => string | null;
+  /** Called with 1 each time an update is replaced by a newer one before it was sent. */
   onCoalesced?: (dropped: number) => void;
+  /** Told how many keys hold a gate (throttling state) whenever one opens or is released. */
+  onGates?: (open: number) => void;
+  /**
+   * Called each time a key's gate owes nothing any more and is released: nothing waits and
+   * its rate limiter has had RateLimiter.fillMs (scheduler time) since its last pass.
+   */
+  onIdle?: () => void;
 }
+
+const SINGLE_KEY = (): string => '';
 
 /**
- * One stream's coalescing state: the rate limiter, the newest seq sent, the update waiting
- * for a token and its timer.
+ * Latest-value-wins throttling of a stream of sequenced updates, per key (see the module
+ * comment and LatestGate). When the source completes, every key's waiting update still goes
+ * out when its rate allows, then the output completes; an error is passed on at once (what
+ * waits is dropped); unsubscribing cancels the one timer.
  *
- * `onIdle` (optional) is called once the lane owes nothing: no update waits, and its rate
- * limiter has had RateLimiter.fillMs (scheduler time) since the last update went out, so it
- * is full again. A new lane would then pass the next update exactly as this one would (rule
- * 4), so the owner may dispose of it. It is called again after later updates, once idle
- * again. One idle timer at most, re-armed when it fires early: a steady stream costs one
- * check per fill time, not one per update.
+ * @throws RangeError on subscription when `ratePerSecond` is not > 0 or `burst` not >= 1.
  */
-export class CoalescingLane<T extends Sequenced> {
-  private readonly scheduler: SchedulerLike;
-  private readonly bucket: RateLimiter;
-  private lastSeq = -Infinity;
-  private pending: T | null = null;
-  private timer: Subscription | null = null;
-  /** When the rate limiter last let an update through (scheduler time, ms). */
-  private passedAt = -Infinity;
-  private idleTimer: Subscription | null = null;
-  /** Set by complete(): called once nothing is pending any more. */
-  private done: (() => void) | null = null;
-
-  constructor(
-    private readonly options: CoalesceOptions,
-    private readonly emit: (value: T) => void,
-    private readonly onIdle?: () => void,
-  ) {
-    this.scheduler = options.scheduler ?? asyncScheduler;
-    this.bucket = new RateLimiter(options.ratePerSecond, options.burst, this.scheduler.now());
-  }
-
-  /** An update: sent now, kept as the newest pending one, or dropped if not newer. */
-  next(value: T): void {
-    if (value.seq <= this.lastSeq || (this.pending !== null && value.seq <= this.pending.seq)) return;
-    if (this.pending === null && this.bucket.take(this.scheduler.now())) {
-      this.send(value);
-      return;
-    }
-    if (this.pending !== null) this.options.onCoalesced?.(1);
-    this.pending = value;
-    this.schedule();
-  }
-
-  /** No more updates: the pending one (never lost) goes out when the rate allows, then `done`. */
-  complete(done: () => void): void {
-    this.done = done;
-    if (this.pending === null) this.finish();
-  }
-
-  /** Cancels the lane's timers; it sends nothing more. */
-  dispose(): void {
-    this.timer?.unsubscribe();
-    this.timer = null;
-    this.idleTimer?.unsubscribe();
-    this.idleTimer = null;
-    this.pending = null;
-  }
-
-  private send(value: T): void {
-    this.lastSeq = value.seq;
-    this.passedAt = this.scheduler.now();
-    if (this.onIdle !== undefined && this.idleTimer === null && this.done === null) {
-      this.idleTimer = this.scheduler.schedule(this.checkIdle, this.bucket.fillMs);
-    }
-    this.emit(value);
-  }
-
-  private schedule(): void {
-    if (this.timer === null) this.timer = this.scheduler.schedule(this.flushPending, this.bucket.msUntilPass(this.scheduler.now()));
-  }
-
-  private readonly flushPending = (): void => {
-    this.timer = null;
-    const value = this.pending;
-    if (value === null) return;
-    if (!this.bucket.take(this.scheduler.now())) {
-      this.schedule();
-      return;
-    }
-    this.pending = null;
-    this.send(value);
-    if (this.done !== null) this.finish();
-  };
-
-  private readonly checkIdle = (): void => {
-    this.idleTimer = null;
-    if (this.pending !== null || this.done !== null) return; // the trailing edge arms it again
-    const wait = this.passedAt + this.bucket.fillMs - this.scheduler.now();
-    if (wait > 0) this.idleTimer = this.scheduler.schedule(this.checkIdle, wait);
-    else this.onIdle!();
-  };
-
-  private finish(): void {
-    const done = this.done!;
-    this.dispose();
-    done();
-  }
-}
-
-/** Latest-value-wins throttling of one stream of sequenced updates, as an RxJS operator (see CoalescingLane). */
-export function coalesceLatest<T extends Sequenced>(options: CoalesceOptions & { onIdle?: () => void }): MonoTypeOperatorFunction<T> {
+export function coalesceLatest<T extends Sequenced>(options: CoalesceOptions<T>): MonoTypeOperatorFunction<T> {
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const keyOf = options.keyOf ?? SINGLE_KEY;
   return (source) =>
     new Observable<T>((subscriber) => {
-      const lane = new CoalescingLane<T>(options, (value) => subscriber.next(value), options.onIdle);
+      let done = false;
+      /** One stream (no keyOf): the seq last sent, which a released gate would forget. */
+      let lastSent = -Infinity;
+      const single = options.keyOf === undefined;
+      const table = new GateTable<string, T>({
+        ratePerSecond: options.ratePerSecond,
+        burst: options.burst,
+        emit: single
+          ? (value) => {
+              lastSent = value.seq;
+              subscriber.next(value);
+            }
+          : (value) => subscriber.next(value),
+        onCoalesced: options.onCoalesced,
+        onGates: options.onGates,
+        onReleased: options.onIdle,
+        floorOf: single ? () => lastSent : undefined,
+      });
+      const now = () => scheduler.now();
+      const wakeup = new Wakeup(now, schedulerTimer(scheduler), () => {
+        wakeup.arm(table.release(now()));
+        if (done && table.waitingCount === 0) subscriber.complete();
+      });
       const subscription = source.subscribe({
-        next: (value) => lane.next(value),
+        next: (value) => {
+          const key = keyOf(value);
+          if (key === null) subscriber.next(value);
+          else wakeup.arm(table.offer(key, value, now()));
+        },
         error: (error) => subscriber.error(error),
-        complete: () => lane.complete(() => subscriber.complete()),
+        complete: () => {
+          done = true;
+          if (table.waitingCount === 0) subscriber.complete();
+        },
       });
       return () => {
         subscription.unsubscribe();
-        lane.dispose();
+        wakeup.disarm();
+        table.clear();
       };
     });
 }
