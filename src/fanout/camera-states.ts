@@ -3,7 +3,7 @@
 // rule 1). One owner for it, with a bound: at most `maxCameras` cameras; past it the least
 // recently updated camera is forgotten (counted, and said in a log line at most once per
 // interval). A camera whose rows are all gone from the store is forgotten too
-// (src/store/camera-sweep.ts asks the store and calls forget()).
+// (src/fanout/camera-sweep.ts asks the store and calls forget()).
 //
 // The map's insertion order is the order of last update: an update moves its camera to the
 // end, so the first entry is always the least recently updated one. Eviction reads it with

@@ -3,7 +3,7 @@
 // that tick's batch once, and writes it to each member in one call.
 import type { FrameFormat } from '../protocol/legacy.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
-import { RateLimiter } from '../pipeline/rate-limiter.js';
+import { RateLimiter } from '../util/rate-limiter.js';
 import type { FanoutClient, Subscription } from './client.js';
 
 interface Gate {

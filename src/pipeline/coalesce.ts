@@ -8,7 +8,7 @@
 // and, in src/pipeline/graph.ts, for many cameras at once. A lane says when it owes nothing
 // any more (`onIdle`), so that per-camera state can be released.
 import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, asyncScheduler, type Subscription } from 'rxjs';
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter } from '../util/rate-limiter.js';
 
 export interface Sequenced {
   seq: number;

@@ -18,9 +18,9 @@
 //
 // The part from the timestamp to the camera id is built here (`envelopeMeta`); the version,
 // kind, seq and frames are put around it by the Redis script, which is where the seq is
-// assigned (src/sources/redis-scripts.ts). `encodeEnvelope` builds the same bytes in
+// assigned (src/bus/redis/scripts.ts). `encodeEnvelope` builds the same bytes in
 // JavaScript, for tests and for states this node stores without a new seq.
-import { withLegacy, type FrameKind, type ReadyFrame } from '../protocol/ready-frame.js';
+import { withLegacy, type FrameKind, type ReadyFrame } from '../../protocol/ready-frame.js';
 
 export const ENVELOPE_VERSION = 1;
 /** Flag: the accepting node delivered it to its own clients already. */

@@ -3,8 +3,8 @@
 // An update accepted here (store row, producer message) gets its seq from a Redis counter
 // per camera (one for tiles) inside one script that also keeps the camera's latest state
 // and publishes an envelope with both finished frames on the camera's channel
-// (src/sources/redis-scripts.ts). This node encodes the update once, with its seq left open
-// (src/sources/seq-template.ts); the script fills in the seq; other nodes only take views
+// (src/bus/redis/scripts.ts). This node encodes the update once, with its seq left open
+// (src/bus/redis/seq-template.ts); the script fills in the seq; other nodes only take views
 // into the envelope. This node delivers its own camera states to its graph from the
 // script's reply and ignores their copies on the subscription; its own tiles it takes from
 // the subscription, where Redis keeps every node's tiles in seq order (tile-sequencer.ts).
@@ -24,14 +24,14 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { Subject, type Observable } from 'rxjs';
-import type { Logger } from '../log.js';
-import { RateLimitedLog } from '../log.js';
-import { withLegacy, type ReadyFrame } from '../protocol/ready-frame.js';
-import type { Bus, BusState } from './bus.js';
-import { describeError } from '../util/describe-error.js';
-import { decodeEnvelope, DELIVERED_HERE, envelopeMeta, frameOfEnvelope, type Envelope } from './redis-envelope.js';
-import { DEFAULT_TILE_HISTORY, defineScripts, queuePublish, queueRaise, REDIS_NAMES, type PublishMode } from './redis-scripts.js';
-import { ConnectionLiveness } from './redis-liveness.js';
+import type { Logger } from '../../log.js';
+import { RateLimitedLog } from '../../log.js';
+import { withLegacy, type ReadyFrame } from '../../protocol/ready-frame.js';
+import type { Bus, BusState } from '../bus.js';
+import { describeError } from '../../util/describe-error.js';
+import { decodeEnvelope, DELIVERED_HERE, envelopeMeta, frameOfEnvelope, type Envelope } from './envelope.js';
+import { DEFAULT_TILE_HISTORY, defineScripts, queuePublish, queueRaise, REDIS_NAMES, type PublishMode } from './scripts.js';
+import { ConnectionLiveness } from './liveness.js';
 import { planResync, type Mine, type ResyncAction } from './resync-plan.js';
 import { fillSeq, messageOfFrame, seqTemplate, type SeqTemplate } from './seq-template.js';
 import { TileSequencer } from './tile-sequencer.js';
