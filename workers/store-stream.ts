@@ -6,7 +6,6 @@
 // the folder when another one is renamed into its place, and keeps the WAL bounded. At
 // every data_version change it also checks that the store's sequence space was not reset
 // under it (sequence-reset.ts) and recovers when it was.
-import type { MessagePort } from 'node:worker_threads';
 import { encodeBatch } from '../src/protocol/ready-frame.js';
 import type { Cursor } from '../src/store/reader.js';
 import { detectStoreReset, resetSequenceSpace } from '../src/store/sequence-reset.js';
@@ -14,20 +13,19 @@ import { StoreMissingError } from '../src/store/identity.js';
 import { FolderWatch } from '../src/store/folder-watch.js';
 import { WAL_CHECK_INTERVAL_MS, WalBound } from '../src/store/wal-bound.js';
 import { describeError } from '../src/util/describe-error.js';
-import type { ReadSide } from './store-worker.js';
+import type { StreamTask } from '../src/store/tasks.js';
+import type { Db } from '../src/store/open.js';
+import type { StoreReader } from '../src/store/reader.js';
+import type { StoreWriter } from '../src/store/writer.js';
 import { MAX_BATCHES_IN_FLIGHT, TAKEN, type StreamControl, type StreamMessage } from '../src/store/stream-messages.js';
 
-export interface StreamTask {
-  op: 'stream';
-  path: string;
-  cursor: Cursor;
-  limit: number;
-  /** Poll interval where the folder cannot be watched. */
-  pollMs: number;
-  /** Interval of the safety check while watching. */
-  safetyMs: number;
-  port: MessagePort;
-  credit: Int32Array;
+export interface ReadSide {
+  db: Db;
+  reader: StoreReader;
+  /** Writes on the read connection: only the recovery from a reset (sequence-reset.ts). */
+  writer: StoreWriter;
+  /** The file this connection has open (see src/store/identity.ts). */
+  identity: string;
 }
 
 /** What the stream needs from the worker besides its task. */
