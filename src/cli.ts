@@ -2,7 +2,7 @@
 // The `wirecam` command. Bad invocations get one line and a non-zero exit, never a stack trace.
 import { ConfigError, SERVE_SETTINGS, SIMULATE_SETTINGS, TAIL_SETTINGS, TOP_SETTINGS, envName, type SettingSpec } from './config.js';
 import { StoreOpenError } from './store/open.js';
-import { ListenError } from './server/server.js';
+import { ListenError } from './server/edge.js';
 import { VERSION } from './version.js';
 
 const COMMANDS: Record<string, { summary: string; settings: readonly SettingSpec[]; run: (argv: string[]) => Promise<void> }> = {

@@ -12,7 +12,7 @@
 // gone or moved to the end, and the next key it gives is the oldest. A new iterator per
 // eviction would walk again over every deleted slot still in the table (measured: 10 us per
 // eviction at 5,000 cameras, against under 1 us).
-import { RateLimitedLog } from '../log.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 
 /**

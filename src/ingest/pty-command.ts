@@ -16,7 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IPty } from 'node-pty';
 import type { UpdateInput } from '../protocol/messages.js';
-import type { Logger, RateLimitedLog } from '../log.js';
+import type { Logger } from '../log.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { Backoff } from '../util/backoff.js';
 import { describeError } from '../util/describe-error.js';
 import { Redactor } from '../util/redact.js';

@@ -25,7 +25,7 @@ import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from '../../log.js';
-import { RateLimitedLog } from '../../log.js';
+import { RateLimitedLog } from '../../util/rate-limited-log.js';
 import { withLegacy, type ReadyFrame } from '../../protocol/ready-frame.js';
 import type { Bus, BusState } from '../bus.js';
 import { describeError } from '../../util/describe-error.js';
