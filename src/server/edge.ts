@@ -13,7 +13,7 @@ import type { RateLimitedLog } from '../util/rate-limited-log.js';
 import { VERSION } from '../version.js';
 import { describeError } from '../util/describe-error.js';
 import { encodeFrame } from '../protocol/encode.js';
-import { CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, PROTOCOL_NAME, type Hello } from '../protocol/messages.js';
+import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_SLOW_CONSUMER, PROTOCOL_NAME, type Hello } from '../protocol/messages.js';
 import { chooseSubprotocol } from '../protocol/negotiate.js';
 import type { ProducerWriter } from '../ingest/producers.js';
 import type { Hub } from '../fanout/hub.js';
@@ -44,8 +44,6 @@ export class ListenError extends Error {
 
 /** How long shutdown waits for clients to answer the 1001 close (ms). */
 const SHUTDOWN_CLOSE_WAIT_MS = 2_000;
-/** RFC 6455 section 7.4.1: the server met a condition that kept it from serving the request. */
-const CLOSE_INTERNAL_ERROR = 1011;
 
 /** What the edge takes from its node (src/node.ts): the one interface between them. */
 export interface EdgeCore {

@@ -6,7 +6,8 @@ import { cameraUpdateMessage, encodeFramedPair, tileUpdateMessage } from '../../
 import type { CameraInput } from '../../src/protocol/messages.js';
 import type { ReadyFrame } from '../../src/protocol/ready-frame.js';
 import { fillSeq, messageOfFrame, msgpackUint, seqTemplate } from '../../src/bus/redis/seq-template.js';
-import { decodeEnvelope, encodeEnvelope, EnvelopeError, frameOfEnvelope } from '../../src/bus/redis/envelope.js';
+import { decodeEnvelope, EnvelopeError, frameOfEnvelope } from '../../src/bus/redis/envelope.js';
+import { encodeEnvelope } from '../helpers/envelope.js';
 import { planResync, type Mine } from '../../src/bus/redis/resync-plan.js';
 import { TileSequencer } from '../../src/bus/redis/tile-sequencer.js';
 import { createBus } from '../../src/bus/create-bus.js';

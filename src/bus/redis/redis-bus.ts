@@ -205,7 +205,7 @@ export class RedisBus implements Bus {
         this.acceptedOffline.set(frame.camera, frame);
       }
       this.phase = 'down';
-      this.lastError = describe(error);
+      this.lastError = describeError(error);
       this.log.warn({ node: this.nodeId, err: this.lastError }, 'redis unreachable at start; serving from the local store, will resynchronise');
     }
     for (const frame of this.arrivedDuringStart) this.keepIfNewer(frame, []);
@@ -228,7 +228,7 @@ export class RedisBus implements Bus {
 
   private enqueue(step: () => Promise<void>): void {
     this.work = this.work.then(step).catch((error: unknown) => {
-      this.log.error({ err: describe(error) }, 'redis bus step failed');
+      this.log.error({ err: describeError(error) }, 'redis bus step failed');
     });
   }
 
@@ -374,7 +374,7 @@ export class RedisBus implements Bus {
       );
     } catch (error) {
       this.endCatchUp();
-      this.lastError = describe(error);
+      this.lastError = describeError(error);
       this.phase = 'down';
       this.log.warn({ node: this.nodeId, err: this.lastError }, 'redis resynchronisation failed; will retry');
       if (this.bothReady()) this.scheduleResync();
@@ -630,7 +630,7 @@ export class RedisBus implements Bus {
       return decodeEnvelope(message);
     } catch (error) {
       const count = this.throttledLog.admit('bad-envelope');
-      if (count > 0) this.log.warn({ err: describe(error), count }, 'ignored a malformed message from redis');
+      if (count > 0) this.log.warn({ err: describeError(error), count }, 'ignored a malformed message from redis');
       return null;
     }
   }
@@ -665,10 +665,6 @@ function replyOf(result: [Error | null, unknown] | undefined): [number, boolean]
   if (result[0] !== null) throw result[0];
   const [seq, published] = result[1] as [number, number];
   return [seq, published === 1];
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
