@@ -18,6 +18,7 @@ import type { Db } from '../src/store/open.js';
 import type { StoreReader } from '../src/store/reader.js';
 import type { StoreWriter } from '../src/store/writer.js';
 import { MAX_BATCHES_IN_FLIGHT, TAKEN, type StreamControl, type StreamMessage } from '../src/store/stream-messages.js';
+import { Backoff } from '../src/util/backoff.js';
 
 export interface ReadSide {
   db: Db;
@@ -48,6 +49,8 @@ export interface StreamSupport {
  */
 const RECHECK_AFTER_MS = [1, 3, 10, 30, 100];
 const FAILURE_REPORT_MS = 5000;
+/** After a failed read: 100 ms, doubling with every second the store has been failing, up to 2 s. */
+const FAILURE_DELAYS = new Backoff({ initialDelayMs: 100, maxDelayMs: 2000, jitter: 0 });
 
 /**
  * Runs the store tail until told to stop (resolves then). Read errors are reported on the
@@ -157,7 +160,7 @@ export function streamStore(task: StreamTask, support: StreamSupport): Promise<v
         lastFailure = description;
         post({ type: 'failed', error: description });
       }
-      after(Math.min(2000, 100 * 2 ** Math.min(5, Math.floor((now - failingSince) / 1000))));
+      after(FAILURE_DELAYS.delayAfter(Math.floor((now - failingSince) / 1000)));
     }
   }
 

@@ -1,10 +1,13 @@
-// Reconnection delays: exponential growth with jitter, so that many clients cut off by the
-// same server restart do not all come back in the same millisecond.
+// Retry delays, the one implementation for the service and the client library: exponential
+// growth up to a ceiling, with jitter so that many clients cut off by the same server restart
+// do not all come back in the same millisecond (the service's own retries use no jitter).
+// The browser loads this file too (/util/backoff.js, src/server/assets.ts): no Node imports.
 
+/** How delays grow; every field has a default (DEFAULT_BACKOFF). */
 export interface BackoffOptions {
-  /** Delay before the first retry. */
+  /** Delay before the first retry, in ms. */
   initialDelayMs?: number;
-  /** No delay grows beyond this. */
+  /** No delay grows beyond this, in ms. */
   maxDelayMs?: number;
   /** Growth per failed attempt. */
   factor?: number;
@@ -19,6 +22,11 @@ export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
   jitter: 0.5,
 };
 
+/**
+ * Delays (ms) before successive retries: `initialDelayMs × factor^failures`, at most
+ * `maxDelayMs`, less a random share (`jitter`). `next()` counts failures itself; `delayAfter`
+ * is the same rule for a count kept elsewhere (ioredis's attempt number, seconds failing).
+ */
 export class Backoff {
   private readonly options: Required<BackoffOptions>;
   private failures = 0;
@@ -37,12 +45,17 @@ export class Backoff {
 
   /** The delay before the next attempt; each call counts one more failure. */
   next(): number {
+    return this.delayAfter(this.failures++);
+  }
+
+  /** The delay (ms) after `failures` failed attempts (0: before the first retry); counts nothing. */
+  delayAfter(failures: number): number {
     const { initialDelayMs, maxDelayMs, factor, jitter } = this.options;
-    const ceiling = Math.min(maxDelayMs, initialDelayMs * factor ** this.failures);
-    this.failures++;
+    const ceiling = Math.min(maxDelayMs, initialDelayMs * factor ** failures);
     return Math.round(ceiling * (1 - jitter * this.random()));
   }
 
+  /** A success: the next delay is the first one again. */
   reset(): void {
     this.failures = 0;
   }

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { ReadyFrame } from '../../protocol/ready-frame.js';
 import { randomEpoch } from '../../store/meta.js';
 import { decodeEnvelope, frameOfEnvelope } from './envelope.js';
-import { loadRedis } from './redis-bus.js';
+import { COMMAND_TIMEOUT_MS, loadRedis, reconnectDelay } from './connection.js';
 import { REDIS_NAMES } from './scripts.js';
 import { messageOfFrame } from './seq-template.js';
 import type { TileBatch, TileHistory, TileRead } from '../tile-history.js';
@@ -18,8 +18,6 @@ export interface RedisTileHistoryOptions {
   /** This node's id: its own envelopes carry its producer origins. */
   nodeId: string;
 }
-
-const COMMAND_TIMEOUT_MS = 2000;
 
 export class RedisTileHistory implements TileHistory {
   private readonly redis: Redis;
@@ -31,7 +29,7 @@ export class RedisTileHistory implements TileHistory {
       enableOfflineQueue: true,
       maxRetriesPerRequest: 1,
       commandTimeout: COMMAND_TIMEOUT_MS,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** (attempt - 1), 1000),
+      retryStrategy: reconnectDelay,
     });
     // Failures surface as rejected reads (the client is closed and may resume again).
     this.redis.on('error', () => undefined);
