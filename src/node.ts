@@ -235,11 +235,10 @@ export class WirecamNode {
       this.edge.mapEvents,
       await this.history.start(),
     );
+    // Rows read, for /metrics (a tap beside the flow, first as before).
+    this.tail.frames.subscribe((frames) => countRead(this.counters, frames));
     // store tail → bus
-    this.tail.frames.subscribe((frames) => {
-      countRead(this.counters, frames);
-      this.bus.publish(frames);
-    });
+    this.tail.frames.subscribe((frames) => this.bus.publish(frames));
     // bus → stream graph → hub (and the maps being sent, which hold live tiles back)
     this.graphSubscription = buildGraph([this.bus.frames], {
       maxHz: this.config['max-hz'],

@@ -9,7 +9,7 @@ import type { ConnectionsState } from './descriptors.js';
 /** `busy`: readable, but writes wait on another process's lock (producers are not acknowledged). */
 export type StoreState = 'ok' | 'busy' | 'unavailable';
 
-/** What happened to the store since start, for /healthz (kept by server.ts). */
+/** What happened to the store since start, for /healthz (kept by src/node.ts). */
 export interface StoreEvents {
   /** Resets of the store's sequence space since start (src/store/sequence-reset.ts). */
   resets: number;

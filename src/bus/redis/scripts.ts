@@ -12,7 +12,7 @@ export const REDIS_NAMES = {
   /** List: the envelopes of the latest tiles, for nodes that missed them while away. */
   recentTiles: 'wirecam:tiles:recent',
   /**
-   * Stream: the tile history for clients' map and resume (redis-tile-history.ts), entry id
+   * Stream: the tile history for clients' map and resume (tile-history.ts), entry id
    * "<seq>-1", field "e" = envelope; capped with XADD MAXLEN ~ (--tile-history).
    */
   tileHistory: 'wirecam:tiles:history',
