@@ -2,8 +2,9 @@
 // The `wirecam` command. Bad invocations get one line and a non-zero exit, never a stack trace.
 import { ConfigError, SERVE_SETTINGS, SIMULATE_SETTINGS, TAIL_SETTINGS, TOP_SETTINGS, envName, type SettingSpec } from './config.js';
 import { StoreOpenError } from './store/open.js';
-import { ListenError } from './server/server.js';
+import { ListenError } from './server/edge.js';
 import { VERSION } from './version.js';
+import { describeError } from './util/describe-error.js';
 
 const COMMANDS: Record<string, { summary: string; settings: readonly SettingSpec[]; run: (argv: string[]) => Promise<void> }> = {
   serve: {
@@ -78,8 +79,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`wirecam ${name}: ${error.message}\n`);
       return 1;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`wirecam ${name}: ${message.split('\n')[0]}\n`);
+    process.stderr.write(`wirecam ${name}: ${describeError(error)}\n`);
     return 1;
   }
 }
@@ -91,7 +91,7 @@ main(process.argv.slice(2)).then(
     if (code !== 0 || process.argv[2] === 'serve') setImmediate(() => process.exit(code));
   },
   (error: unknown) => {
-    process.stderr.write(`wirecam: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`wirecam: ${describeError(error)}\n`);
     process.exit(1);
   },
 );

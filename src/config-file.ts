@@ -4,6 +4,7 @@
 // sits below flags and WIRECAM_* variables, so one run can override any line of it.
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseValue, resolveConfig, type Resolved, type ResolveInput, type SettingSpec } from './config.js';
+import { describeError } from './util/describe-error.js';
 
 /** The setting that names the file; it cannot be set from inside a file. */
 export const CONFIG_FILE_SETTING = 'config';
@@ -18,7 +19,7 @@ export function readConfigFile(path: string, specs: readonly SettingSpec[]): Rec
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : describe(error);
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : describeError(error);
     throw new ConfigError(`${path}: cannot read the configuration file: ${why}`);
   }
   let value: unknown;
@@ -56,7 +57,7 @@ export function resolveWithFile<S extends readonly SettingSpec[]>(specs: S, inpu
 
 /** "line L column C" for the position JSON.parse names, when it names one. */
 function jsonProblem(error: unknown, text: string): string {
-  const message = describe(error);
+  const message = describeError(error);
   const position = /at position (\d+)/.exec(message);
   if (position === null) return message;
   const before = text.slice(0, Number(position[1]));
@@ -72,6 +73,3 @@ function closestName(key: string, known: Iterable<string>): string | undefined {
   return undefined;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -1,5 +1,6 @@
 // Structured logs: JSON lines for machines (journald, files), readable lines on a terminal.
-// Nothing on the broadcast path logs per message.
+// Nothing on the broadcast path logs per message; repeated lines go through RateLimitedLog
+// (src/util/rate-limited-log.ts).
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { isatty } from 'node:tty';
 import { createRequire } from 'node:module';
@@ -17,27 +18,4 @@ export function createLogger(level: string, fd = 1): Logger {
     return pino(options, pretty({ sync: true, destination: fd, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' }));
   }
   return pino(options, pino.destination({ dest: fd, sync: true }));
-}
-
-/** At most one line per key and interval, with the number of occurrences it stands for. */
-export class RateLimitedLog {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Returns how many occurrences this line stands for, or 0 when it must be skipped. */
-  admit(key: string): number {
-    const now = this.now();
-    const entry = this.last.get(key);
-    if (entry !== undefined && now - entry.at < this.intervalMs) {
-      entry.suppressed++;
-      return 0;
-    }
-    const count = (entry?.suppressed ?? 0) + 1;
-    this.last.set(key, { at: now, suppressed: 0 });
-    return count;
-  }
 }

@@ -6,7 +6,6 @@
 // the folder when another one is renamed into its place, and keeps the WAL bounded. At
 // every data_version change it also checks that the store's sequence space was not reset
 // under it (sequence-reset.ts) and recovers when it was.
-import type { MessagePort } from 'node:worker_threads';
 import { encodeBatch } from '../src/protocol/ready-frame.js';
 import type { Cursor } from '../src/store/reader.js';
 import { detectStoreReset, resetSequenceSpace } from '../src/store/sequence-reset.js';
@@ -14,20 +13,20 @@ import { StoreMissingError } from '../src/store/identity.js';
 import { FolderWatch } from '../src/store/folder-watch.js';
 import { WAL_CHECK_INTERVAL_MS, WalBound } from '../src/store/wal-bound.js';
 import { describeError } from '../src/util/describe-error.js';
-import type { ReadSide } from './store-worker.js';
+import type { StreamTask } from '../src/store/tasks.js';
+import type { Db } from '../src/store/open.js';
+import type { StoreReader } from '../src/store/reader.js';
+import type { StoreWriter } from '../src/store/writer.js';
 import { MAX_BATCHES_IN_FLIGHT, TAKEN, type StreamControl, type StreamMessage } from '../src/store/stream-messages.js';
+import { Backoff } from '../src/util/backoff.js';
 
-export interface StreamTask {
-  op: 'stream';
-  path: string;
-  cursor: Cursor;
-  limit: number;
-  /** Poll interval where the folder cannot be watched. */
-  pollMs: number;
-  /** Interval of the safety check while watching. */
-  safetyMs: number;
-  port: MessagePort;
-  credit: Int32Array;
+export interface ReadSide {
+  db: Db;
+  reader: StoreReader;
+  /** Writes on the read connection: only the recovery from a reset (sequence-reset.ts). */
+  writer: StoreWriter;
+  /** The file this connection has open (see src/store/identity.ts). */
+  identity: string;
 }
 
 /** What the stream needs from the worker besides its task. */
@@ -50,6 +49,8 @@ export interface StreamSupport {
  */
 const RECHECK_AFTER_MS = [1, 3, 10, 30, 100];
 const FAILURE_REPORT_MS = 5000;
+/** After a failed read: 100 ms, doubling with every second the store has been failing, up to 2 s. */
+const FAILURE_DELAYS = new Backoff({ initialDelayMs: 100, maxDelayMs: 2000, jitter: 0 });
 
 /**
  * Runs the store tail until told to stop (resolves then). Read errors are reported on the
@@ -159,7 +160,7 @@ export function streamStore(task: StreamTask, support: StreamSupport): Promise<v
         lastFailure = description;
         post({ type: 'failed', error: description });
       }
-      after(Math.min(2000, 100 * 2 ** Math.min(5, Math.floor((now - failingSince) / 1000))));
+      after(FAILURE_DELAYS.delayAfter(Math.floor((now - failingSince) / 1000)));
     }
   }
 

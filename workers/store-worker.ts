@@ -10,83 +10,24 @@ import { StoreWriter } from '../src/store/writer.js';
 import { Retention, type RetentionPolicy } from '../src/store/retention.js';
 import { encodeBatch, type EncodedBatch } from '../src/protocol/ready-frame.js';
 import type { UpdateInput } from '../src/protocol/messages.js';
-import { streamStore, type StreamTask } from './store-stream.js';
+import { streamStore, type ReadSide } from './store-stream.js';
+import type {
+  CamerasWithoutRowsResult,
+  NewestResult,
+  PruneResult,
+  SnapshotResult,
+  StoreTask,
+  StoreWorkerData,
+  TileStateResult,
+  TilesResult,
+  WriteResult,
+} from '../src/store/tasks.js';
 import { fileIdentity, StoreMissingError } from '../src/store/identity.js';
 import { SequenceResetPendingError, sequencesBelow } from '../src/store/sequence-reset.js';
 import { DEFAULT_WAL_MAX_BYTES } from '../src/store/wal-bound.js';
 import { describeError } from '../src/util/describe-error.js';
 import { currentEpoch, tilesPrunedThrough } from '../src/store/meta.js';
 import { TileHistoryReader } from '../src/store/tile-history.js';
-
-export type { StreamTask };
-
-export type StoreTask =
-  | {
-      op: 'snapshot';
-      path: string;
-      /** Only the cameras with the newest rows, at most this many (-1: all). */
-      maxCameras: number;
-    }
-  | StreamTask
-  | {
-      op: 'write';
-      path: string;
-      updates: UpdateInput[];
-      /** The highest seqs sent so far: a store that was replaced must not hand them out again. */
-      floor: Cursor;
-    }
-  | { op: 'prune'; path: string; policy: RetentionPolicy; now: number }
-  | { op: 'newest'; path: string }
-  | {
-      op: 'cameras-without-rows';
-      path: string;
-      /** Camera ids to look up (a bounded chunk: the task holds a read transaction). */
-      cameras: string[];
-    }
-  /** The store's epoch (created if missing), retention's tile horizon, the newest tile seq. */
-  | { op: 'tileState'; path: string }
-  /** Tiles with a seq in (after, upTo], in seq order: each coordinate's latest ('map') or all ('since'). */
-  | { op: 'tiles'; path: string; read: 'map' | 'since'; after: number; upTo: number; limit: number };
-
-export interface SnapshotResult {
-  batch: EncodedBatch;
-  cursor: Cursor;
-}
-
-export interface WriteResult {
-  seqs: number[];
-}
-
-export interface PruneResult {
-  deleted: number;
-  /** The highest tile seq retention has deleted so far (src/store/meta.ts). */
-  tilesPrunedThrough: number;
-}
-
-/** PROTOCOL.md section 9 as the store knows it. */
-export interface TileStateResult {
-  epoch: string;
-  /** The highest tile seq retention has deleted (0: none). */
-  prunedThrough: number;
-  /** The newest tile seq in the store (0: none). */
-  newest: number;
-}
-
-/** One batch of the map or of the tile history, encoded like the store tail's. */
-export interface TilesResult {
-  batch: EncodedBatch;
-  /** Read on from here. */
-  last: number;
-  more: boolean;
-}
-
-/** The newest row id of each table, for the cursor-lag metric. */
-export type NewestResult = Cursor;
-
-/** The cameras asked about that have no row in the store any more. */
-export interface CamerasWithoutRowsResult {
-  cameras: string[];
-}
 
 // Readers and writers get separate connections: PRAGMA data_version only moves for commits
 // made by *other* connections, and this worker's own writes must wake its own reader.
@@ -95,21 +36,6 @@ interface Connections {
   /** Statements on the read connection `db` (rebuilt when that connection is reopened). */
   history?: { db: Db; reader: TileHistoryReader };
   write?: { db: Db; writer: StoreWriter; reader: StoreReader; retention: Retention; identity: string };
-}
-
-export interface ReadSide {
-  db: Db;
-  reader: StoreReader;
-  /** Writes on the read connection: only the recovery from a reset (sequence-reset.ts). */
-  writer: StoreWriter;
-  /** The file this connection has open (see src/store/identity.ts). */
-  identity: string;
-}
-
-/** Settings of the whole pool, given as piscina's workerData (worker-pool.ts). */
-export interface StoreWorkerData {
-  /** --wal-max-bytes: the WAL's bound, also each connection's journal_size_limit. */
-  walMaxBytes: number;
 }
 
 function settings(): StoreWorkerData {

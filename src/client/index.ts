@@ -11,7 +11,7 @@ export type {
   WirecamClientEvents,
   WirecamClientOptions,
 } from './wirecam-client.js';
-export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../util/backoff.js';
 export { SeqFilter, type Freshness } from './freshness.js';
 export { CameraInterpolator, lerpPose, poseToward, type CameraMotion, type CameraPose, type InterpolatorOptions } from './interpolate.js';
 export { decodeFrame, DecodeError, msgpackrCodec, type MsgpackCodec, type MsgpackrLike } from './codec.js';

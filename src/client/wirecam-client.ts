@@ -3,7 +3,7 @@
 // the application only updates newer than the ones it already has. No Node-only imports:
 // the same file runs in browsers (the viewer page) and in Node.
 import type { CameraUpdate, Encoding, ErrorMessage, Heartbeat, Hello, ServerMessage, TileUpdate } from '../protocol/messages.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { decodeFrame, msgpackrCodec, type MsgpackCodec, type MsgpackrLike } from './codec.js';
 import { TypedEvents } from './events.js';
 import { SeqFilter } from './freshness.js';

@@ -2,7 +2,8 @@
 import { SERVE_SETTINGS, type ServeConfig } from '../config.js';
 import { resolveWithFile } from '../config-file.js';
 import { createLogger } from '../log.js';
-import { WirecamServer } from '../server/server.js';
+import { describeError } from '../util/describe-error.js';
+import { WirecamNode } from '../node.js';
 
 /** Flags > WIRECAM_* environment > configuration file (--config) > defaults; any bad value stops here. */
 export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
@@ -12,7 +13,7 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
 export async function serve(argv: readonly string[]): Promise<void> {
   const config = serveConfig(argv, process.env);
   const log = createLogger(config['log-level']);
-  const server = await WirecamServer.start(config, log);
+  const server = await WirecamNode.start(config, log);
   const url = server.url;
   log.info(
     { url, db: server.config.db, max_hz: config['max-hz'], demo: config.demo, producers: config['producer-token'] || config['producer-token-file'] ? 'enabled' : 'disabled', config: config.config },
@@ -27,7 +28,7 @@ export async function serve(argv: readonly string[]): Promise<void> {
       process.off('SIGINT', shutdown);
       log.info({ signal }, 'shutting down');
       server.stop().then(resolve, (error: unknown) => {
-        log.error({ err: String(error) }, 'shutdown failed');
+        log.error({ err: describeError(error) }, 'shutdown failed');
         resolve();
       });
     };

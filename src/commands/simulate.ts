@@ -4,7 +4,7 @@ import { resolveConfig, SIMULATE_SETTINGS, ConfigError } from '../config.js';
 import { isCameraId } from '../protocol/validate.js';
 import { openStore } from '../store/open.js';
 import { StoreWriter } from '../store/writer.js';
-import { runPath } from '../sources/simulated-camera.js';
+import { runPath } from '../ingest/simulated-camera.js';
 import { Progress } from '../progress.js';
 
 /** How often the progress is looked at (it redraws at most this often on a terminal). */

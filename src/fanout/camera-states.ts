@@ -3,7 +3,7 @@
 // rule 1). One owner for it, with a bound: at most `maxCameras` cameras; past it the least
 // recently updated camera is forgotten (counted, and said in a log line at most once per
 // interval). A camera whose rows are all gone from the store is forgotten too
-// (src/store/camera-sweep.ts asks the store and calls forget()).
+// (src/fanout/camera-sweep.ts asks the store and calls forget()).
 //
 // The map's insertion order is the order of last update: an update moves its camera to the
 // end, so the first entry is always the least recently updated one. Eviction reads it with
@@ -12,7 +12,7 @@
 // gone or moved to the end, and the next key it gives is the oldest. A new iterator per
 // eviction would walk again over every deleted slot still in the table (measured: 10 us per
 // eviction at 5,000 cameras, against under 1 us).
-import { RateLimitedLog } from '../log.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 
 /**

@@ -2,7 +2,6 @@
 // is owed while its socket is backpressured (conflated camera states, a bounded backlog).
 import type { FrameFormat } from '../protocol/legacy.js';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
-import type { AudienceGroup } from './group.js';
 import { Backlog } from './backlog.js';
 
 /**
@@ -71,8 +70,21 @@ export interface BacklogLimit {
  * no longer open (a Close sent or received, RFC 6455 section 7.1), nothing more is written and
  * what was owed is dropped in O(1).
  */
+/**
+ * The audience group a client is in, as the client, the hub and map delivery see it
+ * (group.ts `AudienceGroup` implements it; the hub finds the group itself by `key`).
+ */
+export interface Membership {
+  /** The group's key in the hub (group.ts `groupKey`). */
+  readonly key: string;
+  /** Frames due to the group's clients this tick. */
+  readonly dueFrames: readonly ReadyFrame[];
+  /** Whether the group still holds a state of `camera` for its clients (due or gated). */
+  holds(camera: string): boolean;
+}
+
 export class FanoutClient {
-  group: AudienceGroup | null = null;
+  group: Membership | null = null;
   /** Index in the group's client array (swap-remove on leave). */
   slot = -1;
   /**

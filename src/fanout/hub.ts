@@ -216,8 +216,8 @@ export class Hub implements GroupHost {
   }
 
   private leaveGroup(client: FanoutClient): void {
-    const group = client.group;
-    if (group === null) return;
+    const group = client.group === null ? undefined : this.groups.get(client.group.key);
+    if (group === undefined) return;
     group.remove(client);
     client.skipUpTo = null;
     if (group.clients.length > 0) return;

@@ -7,7 +7,7 @@
 // wait for this: each batch is one asynchronous read and one write.
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 import type { TileRequest } from '../protocol/negotiate.js';
-import type { TileHistory, TileRead } from '../sources/tile-history.js';
+import type { TileHistory, TileRead } from '../bus/tile-history.js';
 import type { FanoutClient } from './client.js';
 import type { Hub } from './hub.js';
 

@@ -11,7 +11,7 @@
 // The gate is pure: no timers, no clock of its own. Every call is given the time (`now`, ms
 // on the caller's clock: a scheduler's virtual time in tests, Date.now in service), and the
 // gate says when it wants to be asked again (`wakeAt`). Whoever owns it sets the one timer.
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter } from '../util/rate-limiter.js';
 
 /** A value ordered by `seq`: a higher seq is a newer state (PROTOCOL.md section 6, rule 1). */
 export interface Sequenced {

@@ -24,7 +24,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY_VIOLATION = 1008;
-export const CLOSE_MESSAGE_TOO_BIG = 1009;
+/** RFC 6455 section 7.4.1: the server met a condition that kept it from serving the request. */
+export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_SLOW_CONSUMER = 4000;
 
 export interface CameraUpdate {

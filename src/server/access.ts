@@ -1,22 +1,7 @@
 // Who may connect and as what: producer and viewer tokens (from settings and token files),
 // the browser origins allowed, and how many connections one address may hold.
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config.js';
+import { readTokenFile } from '../token-file.js';
 import { TokenSet } from './auth.js';
-
-/** Tokens from a file, one per line; blank lines and lines starting with # are ignored. */
-export function readTokenFile(path: string, setting: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason = error instanceof Error && 'code' in error ? String((error as NodeJS.ErrnoException).code) : String(error);
-    throw new ConfigError(`--${setting}: cannot read ${path} (${reason})`);
-  }
-  const tokens = text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
-  if (tokens.length === 0) throw new ConfigError(`--${setting}: ${path} holds no token`);
-  return tokens;
-}
 
 export interface AccessSettings {
   producerTokens: readonly string[] | undefined;

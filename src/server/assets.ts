@@ -1,5 +1,5 @@
-// The viewer's static files: its compiled scripts, the client library they import, and
-// msgpackr's browser build. Only these files are reachable; every other path stays a 404.
+// The viewer's static files: its compiled scripts, the client library they import (with the
+// shared helpers of src/util/ it imports), and msgpackr's browser build. Only these files are reachable; every other path stays a 404.
 // Paths are relative to this module's place in dist/, so they hold in a clone after
 // `npm run build` and in an installed package alike.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -23,6 +23,13 @@ const SCRIPT_FOLDERS: Record<string, string> = {
 /** Modules of those folders that must not reach a browser: Node-only entry points. */
 const NODE_ONLY = new Set(['/client/node.js']);
 
+/**
+ * The shared helpers in src/util/ that the client library imports (and so the browser loads
+ * from /util/): only these, the rest of src/util/ is for the service.
+ */
+const BROWSER_HELPERS = ['backoff.js'];
+const HELPER_FOLDER = fileURLToPath(new URL('../util/', import.meta.url));
+
 /** msgpackr's UMD build: a classic script that sets globalThis.msgpackr. */
 function msgpackrBrowserBuild(): string {
   // The package's main entry is dist/node.cjs; its browser builds sit beside it.
@@ -43,6 +50,7 @@ function listScripts(): Map<string, string> {
       if (name.endsWith('.js') && !NODE_ONLY.has(path)) files.set(path, join(folder, name));
     }
   }
+  for (const name of BROWSER_HELPERS) files.set(`/util/${name}`, join(HELPER_FOLDER, name));
   files.set('/msgpackr.js', msgpackrBrowserBuild());
   return files;
 }

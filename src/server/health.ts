@@ -3,13 +3,13 @@
 // GET /readyz: whether the service has started and is not stopping.
 // With several nodes (Redis bus), a node that cannot reach Redis still serves its own
 // clients: it reports `degraded`, with 200, so a load balancer keeps sending it clients.
-import type { BusState } from '../sources/bus.js';
+import type { BusState } from '../bus/bus.js';
 import type { ConnectionsState } from './descriptors.js';
 
 /** `busy`: readable, but writes wait on another process's lock (producers are not acknowledged). */
 export type StoreState = 'ok' | 'busy' | 'unavailable';
 
-/** What happened to the store since start, for /healthz (kept by server.ts). */
+/** What happened to the store since start, for /healthz (kept by src/node.ts). */
 export interface StoreEvents {
   /** Resets of the store's sequence space since start (src/store/sequence-reset.ts). */
   resets: number;
@@ -27,7 +27,7 @@ export interface HealthSource {
   store(): { state: StoreState; error: string | null };
   /** Store events (resets, watch); without it, not reported. */
   storeEvents?(): StoreEvents;
-  /** The bus between nodes (src/sources/bus.ts); without it, not reported. */
+  /** The bus between nodes (src/bus/bus.ts); without it, not reported. */
   bus?(): { state: BusState; detail: string | null };
   /** Whether connections were recently closed unanswered at the descriptor limit (src/server/descriptors.ts). */
   connections?(): { state: ConnectionsState; detail: string | null };

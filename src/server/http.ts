@@ -2,6 +2,7 @@
 import { requestUrl } from './request-url.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { healthReport, readinessReport, type HealthSource, type Readiness } from './health.js';
+import { describeError } from '../util/describe-error.js';
 
 export interface HttpRoutes {
   health: HealthSource;
@@ -49,7 +50,7 @@ export function handleHttp(routes: HttpRoutes, request: IncomingMessage, respons
     case '/metrics':
       routes.metrics().then(
         ({ contentType, body }) => send(response, 200, contentType, body),
-        (error: unknown) => send(response, 500, 'text/plain; charset=utf-8', `metrics failed: ${error instanceof Error ? error.message : String(error)}\n`),
+        (error: unknown) => send(response, 500, 'text/plain; charset=utf-8', `metrics failed: ${describeError(error)}\n`),
       );
       return;
     default: {

@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.js';
+import { describeError } from '../util/describe-error.js';
 
 export interface ListenerSettings {
   tlsCert: string | undefined;
@@ -33,7 +34,7 @@ export function createListener(settings: ListenerSettings, handler: RequestListe
     try {
       server = createHttpsServer({ cert, key, ...timing }, handler);
     } catch (error) {
-      throw new ConfigError(`--tls-cert/--tls-key: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ConfigError(`--tls-cert/--tls-key: ${describeError(error)}`);
     }
   } else {
     server = createHttpServer(timing, handler);

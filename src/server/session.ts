@@ -15,9 +15,9 @@ import {
 import { clampMaxHz, normalizeCameras } from '../protocol/negotiate.js';
 import type { FanoutClient, Subscription } from '../fanout/client.js';
 import type { Hub } from '../fanout/hub.js';
-import type { ProducerSink, ProducerWriter } from '../sources/producers.js';
+import type { ProducerSink, ProducerWriter } from '../ingest/producers.js';
 import type { ServiceCounters } from './counters.js';
-import { TokenBucket } from '../pipeline/token-bucket.js';
+import { TokenBucket } from '../util/token-bucket.js';
 
 /** PROTOCOL.md section 5: the tenth error within ten seconds closes the connection. */
 export const ERROR_LIMIT = 10;

@@ -12,6 +12,7 @@
 // WAL costs writers at most one short wait per attempt.
 import { statSync } from 'node:fs';
 import type { Db } from './open.js';
+import { Backoff } from '../util/backoff.js';
 
 /** Default of --wal-max-bytes: 64 MiB. */
 export const DEFAULT_WAL_MAX_BYTES = 64 * 1024 * 1024;
@@ -19,8 +20,6 @@ export const DEFAULT_WAL_MAX_BYTES = 64 * 1024 * 1024;
 export const WAL_CHECK_INTERVAL_MS = 250;
 /** How long the TRUNCATE checkpoint waits for a writer or a reader to finish, in ms. */
 const CHECKPOINT_BUSY_TIMEOUT_MS = 20;
-const RETRY_MIN_MS = 1000;
-const RETRY_MAX_MS = 8000;
 
 /** What a look at the WAL did: nothing to do, emptied it, or found it pinned by a reader. */
 export type WalOutcome =
@@ -31,7 +30,8 @@ export type WalOutcome =
 /** Checks the -wal file's size now and then and empties the WAL past the bound (see above). */
 export class WalBound {
   private nextLookAt = 0;
-  private retryMs = RETRY_MIN_MS;
+  /** Delays before looking again at a pinned WAL: 1 s, doubling to 8 s. */
+  private readonly retry = new Backoff({ initialDelayMs: 1000, maxDelayMs: 8000, jitter: 0 });
 
   /**
    * `walPath`: the store's `-wal` file; `maxBytes`: the bound (--wal-max-bytes); `busyTimeoutMs`:
@@ -62,7 +62,7 @@ export class WalBound {
     this.nextLookAt = now + WAL_CHECK_INTERVAL_MS;
     const bytes = WalBound.sizeOf(this.walPath);
     if (bytes <= this.maxBytes) {
-      this.retryMs = RETRY_MIN_MS;
+      this.retry.reset();
       return { state: 'within' };
     }
     db.pragma('wal_checkpoint(PASSIVE)');
@@ -74,11 +74,10 @@ export class WalBound {
       db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     }
     if (busy === 0 && WalBound.sizeOf(this.walPath) <= this.maxBytes) {
-      this.retryMs = RETRY_MIN_MS;
+      this.retry.reset();
       return { state: 'truncated', bytes };
     }
-    this.nextLookAt = now + this.retryMs;
-    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+    this.nextLookAt = now + this.retry.next();
     return { state: 'pinned', bytes };
   }
 }

@@ -18,7 +18,7 @@ import type {
   TileStateResult,
   TilesResult,
   WriteResult,
-} from '../../workers/store-worker.js';
+} from './tasks.js';
 
 export type { SnapshotResult, TileStateResult, TilesResult };
 

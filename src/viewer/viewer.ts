@@ -60,7 +60,7 @@ let tilesReceived = 0;
 let lastTile = '';
 /** The map: the latest tile of each coordinate, kept across reconnections while the server recovers it. */
 const tiles = new Map<string, { x: number; y: number; brick: string }>();
-/** World units per tile (the demo's, src/sources/simulated-tiles.ts). */
+/** World units per tile (the demo's, src/ingest/simulated-tiles.ts). */
 const TILE_SIZE = 64;
 let mapRebuilds = 0;
 let stateText = 'connecting';

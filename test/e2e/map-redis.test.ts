@@ -7,7 +7,7 @@ import { stopAllProcesses, stopProcess } from '../helpers/processes.js';
 import { connect, closeAllClients, type Message, type TestClient } from '../helpers/clients.js';
 import { startNode, type WirecamNode } from '../helpers/nodes.js';
 import { redisAvailable, redisClient, startRedis, type RedisServer } from '../helpers/redis.js';
-import { REDIS_NAMES } from '../../src/sources/redis-scripts.js';
+import { REDIS_NAMES } from '../../src/bus/redis/scripts.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
 import { removeTempDirs } from '../helpers/tmp.js';
 

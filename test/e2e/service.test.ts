@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait.js';
 import { envName, SERVE_SETTINGS } from '../../src/config.js';
 import { serveConfig } from '../../src/commands/serve.js';
 import { createLogger } from '../../src/log.js';
-import { WirecamServer } from '../../src/server/server.js';
+import { WirecamNode as WirecamServer } from '../../src/node.js';
 import { readinessReport } from '../../src/server/health.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,6 +1,6 @@
 // A server in the test's own process (real sockets, store and worker pool), for tests that
 // must look inside it: a client's server-side buffer, the heap, the handle count.
-import { WirecamServer } from '../../src/server/server.js';
+import { WirecamNode as WirecamServer } from '../../src/node.js';
 import { serveConfig } from '../../src/commands/serve.js';
 import { createLogger } from '../../src/log.js';
 

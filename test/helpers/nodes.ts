@@ -3,9 +3,9 @@
 // seqs, the snapshots, and the states Redis holds.
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { decodeEnvelope } from '../../src/sources/redis-envelope.js';
-import { REDIS_NAMES } from '../../src/sources/redis-scripts.js';
-import { messageOfFrame } from '../../src/sources/seq-template.js';
+import { decodeEnvelope } from '../../src/bus/redis/envelope.js';
+import { REDIS_NAMES } from '../../src/bus/redis/scripts.js';
+import { messageOfFrame } from '../../src/bus/redis/seq-template.js';
 import { connect, type Message, type TestClient } from './clients.js';
 import { startServer, type ServerProcess } from './processes.js';
 import { tempDir } from './tmp.js';

@@ -1,8 +1,8 @@
 // The bounded latest-state map (src/fanout/camera-states.ts) with an injected clock, and the
-// sweep that makes it follow the store (src/store/camera-sweep.ts).
+// sweep that makes it follow the store (src/fanout/camera-sweep.ts).
 import { describe, expect, it } from 'vitest';
 import { CameraStates, EVICTION_LOG_INTERVAL_MS } from '../../src/fanout/camera-states.js';
-import { CameraSweep, SWEEP_CHUNK } from '../../src/store/camera-sweep.js';
+import { CameraSweep, SWEEP_CHUNK } from '../../src/fanout/camera-sweep.js';
 import type { ReadyFrame } from '../../src/protocol/ready-frame.js';
 
 function cameraFrame(camera: string, seq: number): ReadyFrame {

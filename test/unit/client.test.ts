@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as msgpackr from 'msgpackr';
 import { encode } from '@msgpack/msgpack';
-import { Backoff } from '../../src/client/backoff.js';
+import { Backoff } from '../../src/util/backoff.js';
 import { SeqFilter } from '../../src/client/freshness.js';
 import { CameraInterpolator, lerpPose, poseToward } from '../../src/client/interpolate.js';
 import { LatencyWindow, RateMeter } from '../../src/client/stats.js';

@@ -2,7 +2,7 @@
 // mode, 1 frame = 1 ms), one block per option set (rate, burst), each with the same cases:
 // leading and trailing edge, input at exactly the rate, a stall, unsubscribe, error, and the
 // empty / never / throwing sources. Expected times follow from PROTOCOL.md section 6 and the
-// two buckets of src/pipeline/rate-limiter.ts (worked out in each option set's comment).
+// two buckets of src/util/rate-limiter.ts (worked out in each option set's comment).
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { coalesceLatest } from '../../src/pipeline/coalesce.js';

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { coalesceLatest } from '../../src/pipeline/coalesce.js';
-import { TokenBucket } from '../../src/pipeline/token-bucket.js';
-import { JITTER_ALLOWANCE, RateLimiter } from '../../src/pipeline/rate-limiter.js';
+import { TokenBucket } from '../../src/util/token-bucket.js';
+import { JITTER_ALLOWANCE, RateLimiter } from '../../src/util/rate-limiter.js';
 
 /**
  * At 10 Hz a held-back state waits for the short bucket, which refills slightly faster than

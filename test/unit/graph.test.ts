@@ -3,7 +3,7 @@
 // scheduler inside run mode, where its now() follows virtual time (see coalesce.test.ts).
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
-import { JITTER_ALLOWANCE } from '../../src/pipeline/rate-limiter.js';
+import { JITTER_ALLOWANCE } from '../../src/util/rate-limiter.js';
 import { buildGraph } from '../../src/pipeline/graph.js';
 import type { ReadyFrame } from '../../src/protocol/ready-frame.js';
 

@@ -3,9 +3,9 @@
 // And what of a line reaches the log: secrets masked, then cut.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HEAD_CHARS, LineBuffer } from '../../src/sources/line-buffer.js';
+import { HEAD_CHARS, LineBuffer } from '../../src/ingest/line-buffer.js';
 import { Redactor } from '../../src/util/redact.js';
-import { commandEnvironment } from '../../src/sources/command-secrets.js';
+import { commandEnvironment } from '../../src/ingest/command-secrets.js';
 
 function collect(maxChars: number) {
   const lines: string[] = [];

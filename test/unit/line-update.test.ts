@@ -1,6 +1,6 @@
 // Lines of a --source-cmd program to updates: JSON or key=value, validated like every update.
 import { describe, expect, it } from 'vitest';
-import { parseLine, parsePairs, stripControlSequences } from '../../src/sources/line-update.js';
+import { parseLine, parsePairs, stripControlSequences } from '../../src/ingest/line-update.js';
 
 const NOW = 1_795_000_000_000;
 

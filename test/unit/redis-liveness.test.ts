@@ -1,8 +1,8 @@
-// The liveness check of a Redis connection (src/sources/redis-liveness.ts) on a virtual
+// The liveness check of a Redis connection (src/bus/redis/liveness.ts) on a virtual
 // clock: when it asks, when it declares a connection dead, and what does not count.
 // The real connections, sockets and a frozen path are in test/e2e/redis-liveness.test.ts.
 import { describe, expect, it } from 'vitest';
-import { ConnectionLiveness, LIVENESS_INTERVAL_MS, LIVENESS_TIMEOUT_MS, type LivenessTimers } from '../../src/sources/redis-liveness.js';
+import { ConnectionLiveness, LIVENESS_INTERVAL_MS, LIVENESS_TIMEOUT_MS, type LivenessTimers } from '../../src/bus/redis/liveness.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -7,7 +7,7 @@
 // producer timestamp instead. A state is republished (a fresh seq from the
 // counter, which was first raised above every seq this node showed) whenever delivering
 // the winner as it is would make this node's clients go back.
-import type { ReadyFrame } from '../protocol/ready-frame.js';
+import type { ReadyFrame } from '../../protocol/ready-frame.js';
 
 export type ResyncAction =
   /** Redis's state is newer than what this node has: deliver it to the local clients. */

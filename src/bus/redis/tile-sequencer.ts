@@ -9,7 +9,7 @@
 // After a Redis outage the nodes numbered their tiles independently (provisional seqs), so
 // a tile may come with a seq this node has already shown; it is then renumbered just above,
 // for this node's clients only (tiles have no snapshot that nodes must agree on).
-import { withLegacy, type ReadyFrame } from '../protocol/ready-frame.js';
+import { withLegacy, type ReadyFrame } from '../../protocol/ready-frame.js';
 import { fillSeq, messageOfFrame, seqTemplate } from './seq-template.js';
 
 export class TileSequencer {

@@ -3,7 +3,7 @@
 // and publishing it happen as one step: no node can publish a camera's seq 8 before
 // another publishes its 7, and the stored state is always the newest one published.
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { FrameKind } from '../protocol/ready-frame.js';
+import type { FrameKind } from '../../protocol/ready-frame.js';
 
 /** Key and channel names; a camera id (^[A-Za-z0-9_.:-]{1,64}$) never collides with them. */
 export const REDIS_NAMES = {
@@ -12,7 +12,7 @@ export const REDIS_NAMES = {
   /** List: the envelopes of the latest tiles, for nodes that missed them while away. */
   recentTiles: 'wirecam:tiles:recent',
   /**
-   * Stream: the tile history for clients' map and resume (redis-tile-history.ts), entry id
+   * Stream: the tile history for clients' map and resume (tile-history.ts), entry id
    * "<seq>-1", field "e" = envelope; capped with XADD MAXLEN ~ (--tile-history).
    */
   tileHistory: 'wirecam:tiles:history',
@@ -20,7 +20,7 @@ export const REDIS_NAMES = {
   tileLatest: 'wirecam:tiles:latest',
   /** String: the deployment's epoch (PROTOCOL.md section 9), created once with SET NX. */
   epoch: 'wirecam:epoch',
-  /** Hash: camera id -> envelope of its latest state (src/sources/redis-envelope.ts). */
+  /** Hash: camera id -> envelope of its latest state (src/bus/redis/envelope.ts). */
   states: 'wirecam:states',
   /** Hash: camera id -> "<seq> <timestamp>" of that state, for the script's comparisons. */
   stateMeta: 'wirecam:state-meta',
@@ -39,7 +39,7 @@ export const RECENT_TILES = 10_000;
  */
 export type PublishMode = 'live' | 'resync';
 
-// Byte-level helpers mirror src/sources/seq-template.ts (fillSeq, msgpackUint) and
+// Byte-level helpers mirror src/bus/redis/seq-template.ts (fillSeq, msgpackUint) and
 // src/protocol/frame.ts; test/e2e/redis-bus.test.ts checks that both give the same bytes.
 const LUA_HELPERS = `
 local function be(n, size)

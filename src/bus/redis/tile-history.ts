@@ -1,25 +1,23 @@
 // The tile history of several nodes sharing one Redis (PROTOCOL.md section 9): every tile the
 // publish script assigns a seq to is also added to a capped stream (entry id "<seq>-1", the
 // envelope in field "e"; XADD MAXLEN ~ --tile-history) and its coordinate's latest seq kept
-// in a hash (src/sources/redis-scripts.ts). Any node can therefore serve a resume or a map,
+// in a hash (src/bus/redis/scripts.ts). Any node can therefore serve a resume or a map,
 // also after it restarted. The epoch is the deployment's: created once in Redis (SET NX); it
 // changes only when Redis loses it (with the seq counters, so a new sequence space).
 import type { Redis } from 'ioredis';
-import type { ReadyFrame } from '../protocol/ready-frame.js';
-import { randomEpoch } from '../store/meta.js';
-import { decodeEnvelope, frameOfEnvelope } from './redis-envelope.js';
-import { loadRedis } from './redis-bus.js';
-import { REDIS_NAMES } from './redis-scripts.js';
+import type { ReadyFrame } from '../../protocol/ready-frame.js';
+import { randomEpoch } from '../../store/meta.js';
+import { decodeEnvelope, frameOfEnvelope } from './envelope.js';
+import { COMMAND_TIMEOUT_MS, loadRedis, reconnectDelay } from './connection.js';
+import { REDIS_NAMES } from './scripts.js';
 import { messageOfFrame } from './seq-template.js';
-import type { TileBatch, TileHistory, TileRead } from './tile-history.js';
+import type { TileBatch, TileHistory, TileRead } from '../tile-history.js';
 
 export interface RedisTileHistoryOptions {
   url: string;
   /** This node's id: its own envelopes carry its producer origins. */
   nodeId: string;
 }
-
-const COMMAND_TIMEOUT_MS = 2000;
 
 export class RedisTileHistory implements TileHistory {
   private readonly redis: Redis;
@@ -31,7 +29,7 @@ export class RedisTileHistory implements TileHistory {
       enableOfflineQueue: true,
       maxRetriesPerRequest: 1,
       commandTimeout: COMMAND_TIMEOUT_MS,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** (attempt - 1), 1000),
+      retryStrategy: reconnectDelay,
     });
     // Failures surface as rejected reads (the client is closed and may resume again).
     this.redis.on('error', () => undefined);

@@ -16,8 +16,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IPty } from 'node-pty';
 import type { UpdateInput } from '../protocol/messages.js';
-import type { Logger, RateLimitedLog } from '../log.js';
-import { Backoff } from '../client/backoff.js';
+import type { Logger } from '../log.js';
+import type { RateLimitedLog } from '../util/rate-limited-log.js';
+import { Backoff } from '../util/backoff.js';
 import { describeError } from '../util/describe-error.js';
 import { Redactor } from '../util/redact.js';
 import { parseLine, type LineRejectReason } from './line-update.js';

@@ -4,10 +4,10 @@
 // the message once with a marker in place of the seq, keeps the bytes on either side of the seq, and
 // whoever learns the seq (the Redis script, or this node when Redis is unreachable) fills
 // it in. The filled frames are byte for byte what encodeFramedPair gives for that seq;
-// src/sources/redis-scripts.ts does the same fill in Lua.
-import type { CameraUpdate, TileUpdate } from '../protocol/messages.js';
-import { encodePayload, type FramedPair } from '../protocol/encode.js';
-import { frameMessage, framePayload } from '../protocol/frame.js';
+// src/bus/redis/scripts.ts does the same fill in Lua.
+import type { CameraUpdate, TileUpdate } from '../../protocol/messages.js';
+import { encodePayload, type FramedPair } from '../../protocol/encode.js';
+import { frameMessage, framePayload } from '../../protocol/frame.js';
 
 export type SequencedMessage = CameraUpdate | TileUpdate;
 

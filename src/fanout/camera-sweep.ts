@@ -7,7 +7,7 @@
 // time, one task after the other so that producers' writes on the same worker wait for at
 // most one chunk. A camera is forgotten only if its state is still the one it had when it
 // was looked up: a newer row read meanwhile means the camera is back.
-import type { CameraStates } from '../fanout/camera-states.js';
+import type { CameraStates } from './camera-states.js';
 
 /** How often the known cameras are checked against the store. */
 export const SWEEP_INTERVAL_MS = 5_000;

@@ -6,6 +6,7 @@ import type { StorePool } from '../store/worker-pool.js';
 import type { Origins } from './origins.js';
 import type { Cursor } from '../store/reader.js';
 import { describeError } from '../util/describe-error.js';
+import { Backoff } from '../util/backoff.js';
 
 export interface ProducerSink {
   readonly id: number;
@@ -39,7 +40,8 @@ export class ProducerWriter {
   private inFlight: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
-  private backoffMs = 50;
+  /** Retry delays after a failed write: 50 ms, doubling to 2 s. */
+  private readonly backoff = new Backoff({ initialDelayMs: 50, maxDelayMs: 2000, jitter: 0 });
   private idleWaiters: Array<() => void> = [];
   private inFlightSince = 0;
   private failingSince = 0;
@@ -101,7 +103,7 @@ export class ProducerWriter {
     this.inFlightSince = Date.now();
     this.inFlight = this.pool.write(batch.map((item) => item.update), this.options.floor()).then(
       ({ seqs }) => {
-        this.backoffMs = 50;
+        this.backoff.reset();
         this.failingSince = 0;
         this.lastFailure = null;
         for (let i = 0; i < batch.length; i++) {
@@ -124,8 +126,7 @@ export class ProducerWriter {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
           this.writeNext();
-        }, this.backoffMs);
-        this.backoffMs = Math.min(this.backoffMs * 2, 2000);
+        }, this.backoff.next());
       },
     );
   }

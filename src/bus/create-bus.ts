@@ -3,7 +3,7 @@
 import { ConfigError } from '../config.js';
 import type { Logger } from '../log.js';
 import { InProcessBus, type Bus } from './bus.js';
-import { defaultNodeId, RedisBus } from './redis-bus.js';
+import { defaultNodeId, RedisBus } from './redis/redis-bus.js';
 
 /** Like a camera id: it travels in every envelope and shows in logs. */
 const NODE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;

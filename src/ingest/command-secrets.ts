@@ -2,7 +2,7 @@
 // (they are wirecam's, not the program's), and in wirecam's log, any secret the program
 // happens to print on a line that is then logged as rejected.
 import { SERVE_SETTINGS, secretEnvNames, type ServeConfig, type SettingSpec } from '../config.js';
-import { readTokenFile } from '../server/access.js';
+import { readTokenFile } from '../token-file.js';
 
 /**
  * The environment for the child: `env` without the variables of wirecam's secrets

@@ -18,14 +18,13 @@
 //
 // The part from the timestamp to the camera id is built here (`envelopeMeta`); the version,
 // kind, seq and frames are put around it by the Redis script, which is where the seq is
-// assigned (src/sources/redis-scripts.ts). `encodeEnvelope` builds the same bytes in
-// JavaScript, for tests and for states this node stores without a new seq.
-import { withLegacy, type FrameKind, type ReadyFrame } from '../protocol/ready-frame.js';
+// assigned (src/bus/redis/scripts.ts). The tests build the same bytes in JavaScript
+// (test/helpers/envelope.ts).
+import { withLegacy, type FrameKind, type ReadyFrame } from '../../protocol/ready-frame.js';
 
 export const ENVELOPE_VERSION = 1;
 /** Flag: the accepting node delivered it to its own clients already. */
 export const DELIVERED_HERE = 1;
-const KIND_CODES: Record<FrameKind, number> = { camera: 0, tile: 1 };
 
 export interface Envelope {
   kind: FrameKind;
@@ -46,16 +45,13 @@ export class EnvelopeError extends Error {
   }
 }
 
-export function kindCode(kind: FrameKind): number {
-  return KIND_CODES[kind];
-}
-
 function shortString(value: string, what: string): Buffer {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length > 255) throw new EnvelopeError(`${what} longer than 255 bytes`);
   return Buffer.concat([Buffer.from([bytes.length]), bytes]);
 }
 
+/** The middle of an envelope: what the accepting node knows before Redis assigns the seq. */
 export interface EnvelopeMeta {
   timestamp: number;
   origin: number;
@@ -71,22 +67,6 @@ export function envelopeMeta(meta: EnvelopeMeta): Buffer {
   fixed.writeUInt32BE(meta.origin, 8);
   fixed[12] = meta.flags;
   return Buffer.concat([fixed, shortString(meta.node, 'node id'), shortString(meta.camera, 'camera id')]);
-}
-
-export function encodeEnvelope(envelope: Envelope): Buffer {
-  const head = Buffer.allocUnsafe(10);
-  head[0] = ENVELOPE_VERSION;
-  head[1] = kindCode(envelope.kind);
-  head.writeBigUInt64BE(BigInt(envelope.seq), 2);
-  const jsonLength = Buffer.allocUnsafe(4);
-  jsonLength.writeUInt32BE(envelope.json.length);
-  return Buffer.concat([
-    head,
-    envelopeMeta(envelope),
-    jsonLength,
-    envelope.json,
-    envelope.msgpack,
-  ]);
 }
 
 /** Views into `bytes`, no copy. Throws EnvelopeError on anything malformed. */

@@ -1,6 +1,6 @@
 // Where a node reads the map and the tile history from (PROTOCOL.md section 9): one
 // interface, two implementations, like the bus: the store (one node; src/store/
-// tile-history.ts in the worker pool) and Redis (several nodes; redis-tile-history.ts).
+// tile-history.ts in the worker pool) and Redis (several nodes; redis/tile-history.ts).
 import { framesOf, type ReadyFrame } from '../protocol/ready-frame.js';
 import type { StorePool } from '../store/worker-pool.js';
 

@@ -1,0 +1,100 @@
+// The tasks the store workers run (workers/store-worker.ts) and what each returns: the one
+// contract between the pool (worker-pool.ts) and its workers, so that workers/ depends on
+// src/store/ and never the reverse.
+import type { MessagePort } from 'node:worker_threads';
+import type { EncodedBatch } from '../protocol/ready-frame.js';
+import type { UpdateInput } from '../protocol/messages.js';
+import type { Cursor } from './reader.js';
+import type { RetentionPolicy } from './retention.js';
+
+/**
+ * The store stream (workers/store-stream.ts): a long task that reads rows after `cursor`,
+ * at most `limit` per batch, and posts them on `port` while `credit` allows (stream-messages.ts).
+ */
+export interface StreamTask {
+  op: 'stream';
+  path: string;
+  cursor: Cursor;
+  limit: number;
+  /** Poll interval where the folder cannot be watched. */
+  pollMs: number;
+  /** Interval of the safety check while watching. */
+  safetyMs: number;
+  port: MessagePort;
+  credit: Int32Array;
+}
+
+/** One task for a store worker; `path` is the store's resolved path (open.ts resolveStorePath). */
+export type StoreTask =
+  | {
+      op: 'snapshot';
+      path: string;
+      /** Only the cameras with the newest rows, at most this many (-1: all). */
+      maxCameras: number;
+    }
+  | StreamTask
+  | {
+      op: 'write';
+      path: string;
+      updates: UpdateInput[];
+      /** The highest seqs sent so far: a store that was replaced must not hand them out again. */
+      floor: Cursor;
+    }
+  | { op: 'prune'; path: string; policy: RetentionPolicy; now: number }
+  | { op: 'newest'; path: string }
+  | {
+      op: 'cameras-without-rows';
+      path: string;
+      /** Camera ids to look up (a bounded chunk: the task holds a read transaction). */
+      cameras: string[];
+    }
+  /** The store's epoch (created if missing), retention's tile horizon, the newest tile seq. */
+  | { op: 'tileState'; path: string }
+  /** Tiles with a seq in (after, upTo], in seq order: each coordinate's latest ('map') or all ('since'). */
+  | { op: 'tiles'; path: string; read: 'map' | 'since'; after: number; upTo: number; limit: number };
+
+export interface SnapshotResult {
+  batch: EncodedBatch;
+  cursor: Cursor;
+}
+
+export interface WriteResult {
+  seqs: number[];
+}
+
+export interface PruneResult {
+  deleted: number;
+  /** The highest tile seq retention has deleted so far (src/store/meta.ts). */
+  tilesPrunedThrough: number;
+}
+
+/** PROTOCOL.md section 9 as the store knows it. */
+export interface TileStateResult {
+  epoch: string;
+  /** The highest tile seq retention has deleted (0: none). */
+  prunedThrough: number;
+  /** The newest tile seq in the store (0: none). */
+  newest: number;
+}
+
+/** One batch of the map or of the tile history, encoded like the store tail's. */
+export interface TilesResult {
+  batch: EncodedBatch;
+  /** Read on from here. */
+  last: number;
+  more: boolean;
+}
+
+/** The newest row id of each table, for the cursor-lag metric. */
+export type NewestResult = Cursor;
+
+/** The cameras asked about that have no row in the store any more. */
+export interface CamerasWithoutRowsResult {
+  cameras: string[];
+}
+
+/** Settings of the whole pool, given as piscina's workerData (worker-pool.ts). */
+export interface StoreWorkerData {
+  /** --wal-max-bytes: the WAL's bound, also each connection's journal_size_limit. */
+  walMaxBytes: number;
+}
