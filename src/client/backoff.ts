@@ -1,6 +1,7 @@
 // Reconnection delays: exponential growth with jitter, so that many clients cut off by the
 // same server restart do not all come back in the same millisecond.
 
+/** Reconnection delay settings; each field defaults to DEFAULT_BACKOFF's. */
 export interface BackoffOptions {
   /** Delay before the first retry. */
   initialDelayMs?: number;
@@ -12,6 +13,7 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
+/** 250 ms first, doubling up to 10 s, each delay cut by up to half at random. */
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
   initialDelayMs: 250,
   maxDelayMs: 10_000,
@@ -19,6 +21,11 @@ export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
   jitter: 0.5,
 };
 
+/**
+ * Exponential backoff with jitter: attempt n (from 0) waits
+ * `min(maxDelayMs, initialDelayMs * factor^n) * (1 - jitter * random())` ms, rounded. `random`
+ * returns a number in [0, 1) (Math.random; tests inject their own).
+ */
 export class Backoff {
   private readonly options: Required<BackoffOptions>;
   private failures = 0;
@@ -43,6 +50,7 @@ export class Backoff {
     return Math.round(ceiling * (1 - jitter * this.random()));
   }
 
+  /** After a success: the next delay is the first one again. */
   reset(): void {
     this.failures = 0;
   }
