@@ -11,9 +11,9 @@ import { Progress } from '../progress.js';
 const PROGRESS_TICK_MS = 100;
 
 /**
- * `wirecam simulate [flags]` (SIMULATE_SETTINGS): writes a smooth path of camera `--camera` into the store
- * at `--rate` states per second, for `--duration` seconds (0: until SIGTERM or SIGINT), with
- * progress on stderr. Throws ConfigError for a bad flag, variable or camera id, and
+ * `wirecam simulate [flags]` (SIMULATE_SETTINGS): writes a smooth path of camera `--camera`
+ * into the store at `--rate` states per second, for `--duration` seconds (0: until SIGTERM or
+ * SIGINT), with progress on stderr. Throws ConfigError for a bad flag, variable or camera id, and
  * StoreOpenError when the store cannot be opened for writing.
  */
 export async function simulate(argv: readonly string[]): Promise<void> {
