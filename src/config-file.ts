@@ -7,11 +7,14 @@ import { ConfigError, parseValue, resolveConfig, type Resolved, type ResolveInpu
 import { describeError } from './util/describe-error.js';
 
 /** The setting that names the file; it cannot be set from inside a file. */
-export const CONFIG_FILE_SETTING = 'config';
+const CONFIG_FILE_SETTING = 'config';
 
 /**
  * Reads the file and checks every value in it, those a flag or variable overrides included:
  * a broken line must not lie in wait for the day the override goes away.
+ * Throws ConfigError naming the path: unreadable (no such file, permission denied, a folder),
+ * not JSON (with line and column), not an object, an unknown key (with the likely name meant),
+ * a `config` key, or a bad value.
  */
 export function readConfigFile(path: string, specs: readonly SettingSpec[]): Record<string, unknown> {
   let text: string;
@@ -46,7 +49,8 @@ export function readConfigFile(path: string, specs: readonly SettingSpec[]): Rec
 
 /**
  * Flags and environment first, to learn which file to read (`--config` or WIRECAM_CONFIG);
- * then everything again with the file's values below them.
+ * then everything again with the file's values below them. Throws ConfigError as
+ * resolveConfig and readConfigFile do.
  */
 export function resolveWithFile<S extends readonly SettingSpec[]>(specs: S, input: Pick<ResolveInput, 'argv' | 'env'>): Resolved<S> {
   const first = resolveConfig(specs, input);

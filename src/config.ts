@@ -6,8 +6,18 @@ import { DEFAULT_DB_PATH } from './store/schema.js';
 import { DEFAULT_MAX_CAMERAS } from './fanout/camera-states.js';
 import { DEFAULT_WAL_MAX_BYTES } from './store/wal-bound.js';
 
+/**
+ * How a setting's value is read: `string` (non-empty, one of `choices` when given), `integer`,
+ * `number` (finite, within `min`..`max`), `boolean` (true/false, 1/0, yes/no, on/off), `list`
+ * (non-empty strings).
+ */
 export type SettingKind = 'string' | 'integer' | 'number' | 'boolean' | 'list';
 
+/**
+ * One setting. `name` is the flag (`--name`), the config-file key, and, through envName, the
+ * environment variable. `description`: the help text; `default`: undefined for a setting unset
+ * unless given; `min`, `max`: inclusive bounds for `integer` and `number`.
+ */
 export interface SettingSpec<K extends SettingKind = SettingKind, N extends string = string> {
   name: N;
   kind: K;
@@ -31,8 +41,13 @@ type ValueOf<K extends SettingKind> = K extends 'string' ? string : K extends 'b
 
 /** A list is repeatable as a flag, comma-separated in the environment, an array (or a string) in a file. */
 export type SettingValue = string | number | boolean | string[];
+/** Where a resolved value came from (precedence: flag > env > file > default). */
 export type Source = 'flag' | 'env' | 'file' | 'default';
 
+/**
+ * A bad invocation or setting, with a one-line message naming the flag, variable or file key and
+ * the expected value; the CLI prints it and exits with status 2.
+ */
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -52,6 +67,10 @@ function setting<K extends SettingKind, N extends string>(spec: SettingSpec<K, N
   return spec;
 }
 
+/**
+ * The settings of `wirecam serve`; a unit is in the name (`-ms`, `-bytes`, `-hz`). The README's
+ * settings table says what each does and what happens past each bound.
+ */
 export const SERVE_SETTINGS = [
   setting({ name: 'host', kind: 'string', default: '127.0.0.1', description: 'address to listen on' }),
   setting({ name: 'port', kind: 'integer', default: 8765, min: 0, max: 65535, description: 'port to listen on (0: any free port)' }),
@@ -90,6 +109,7 @@ export const SERVE_SETTINGS = [
   setting({ name: 'config', kind: 'string', default: undefined, description: 'JSON file of settings by name, e.g. {"port": 8765}; flags and environment win over it' }),
 ] as const;
 
+/** The settings of `wirecam simulate`: `rate` in states/s, `duration` in s. */
 export const SIMULATE_SETTINGS = [
   setting({ name: 'db', kind: 'string', default: DEFAULT_DB_PATH, description: 'SQLite store to write to' }),
   setting({ name: 'rate', kind: 'number', default: 60, min: 0.1, max: 10000, description: 'camera states written per second' }),
@@ -97,6 +117,7 @@ export const SIMULATE_SETTINGS = [
   setting({ name: 'duration', kind: 'number', default: 0, min: 0, max: 31_536_000, description: 'seconds to run (0: until stopped)' }),
 ] as const;
 
+/** The settings of `wirecam tail`. */
 export const TAIL_SETTINGS = [
   setting({ name: 'url', kind: 'string', default: 'ws://127.0.0.1:8765/', description: 'WebSocket address of the server' }),
   setting({ name: 'camera', kind: 'string', default: '*', description: 'comma-separated camera ids, or * for every camera' }),
@@ -107,12 +128,14 @@ export const TAIL_SETTINGS = [
   setting({ name: 'token', kind: 'string', default: undefined, secret: true, description: 'credential sent as the token query parameter, for a server that asks for one (prefer WIRECAM_TOKEN)' }),
 ] as const;
 
+/** The settings of `wirecam top`. */
 export const TOP_SETTINGS = [
   setting({ name: 'url', kind: 'string', default: 'ws://127.0.0.1:8765/', description: 'WebSocket address of the server (its /healthz and /metrics are read too)' }),
   setting({ name: 'interval-ms', kind: 'integer', default: 1000, min: 100, max: 60_000, description: 'refresh interval; without a terminal, how long to measure before the one report' }),
   setting({ name: 'token', kind: 'string', default: undefined, secret: true, description: 'credential for its WebSocket subscription (token query parameter; prefer WIRECAM_TOKEN)' }),
 ] as const;
 
+/** Resolved values by setting name, typed by kind; a setting without a default may be undefined. */
 export type ConfigOf<S extends readonly SettingSpec[]> = {
   [P in S[number] as P['name']]: P extends TypedSpec<infer K, string, infer Optional>
     ? Optional extends true
@@ -121,6 +144,7 @@ export type ConfigOf<S extends readonly SettingSpec[]> = {
     : never;
 };
 
+/** Resolved values, and for each setting name where its value came from. */
 export interface Resolved<S extends readonly SettingSpec[]> {
   config: ConfigOf<S>;
   sources: Record<string, Source>;
@@ -129,6 +153,10 @@ export interface Resolved<S extends readonly SettingSpec[]> {
 /** Variables named otherwise than WIRECAM_<NAME>: the name people already use for a URL. */
 const ENV_NAME_EXCEPTIONS: Readonly<Record<string, string>> = { redis: 'WIRECAM_REDIS_URL' };
 
+/**
+ * The environment variable of a setting: `WIRECAM_` and the name in upper case with `-` as `_`
+ * (`max-hz` → `WIRECAM_MAX_HZ`); `redis` is `WIRECAM_REDIS_URL`.
+ */
 export function envName(settingName: string): string {
   return ENV_NAME_EXCEPTIONS[settingName] ?? `WIRECAM_${settingName.toUpperCase().replace(/-/g, '_')}`;
 }
@@ -159,6 +187,11 @@ function describeExpected(spec: SettingSpec): string {
   }
 }
 
+/**
+ * `raw` (a flag or variable's text, or a config file's JSON value) as `spec`'s kind (see
+ * SettingKind). A list is an array of strings or a comma-separated string, items trimmed, empty
+ * ones dropped, at least one left. Throws ConfigError `WHERE: expected …, got …`.
+ */
 export function parseValue(spec: SettingSpec, raw: unknown, where: string): SettingValue {
   const fail = (): never => {
     throw new ConfigError(`${where}: expected ${describeExpected(spec)}, got ${JSON.stringify(raw)}`);
@@ -209,7 +242,7 @@ export function parseValue(spec: SettingSpec, raw: unknown, where: string): Sett
  *   `unexpected argument "ARG"` (a positional, a short option such as `-p`, or `--`), or the
  *   value's own error (`--NAME: expected …, got "…"`), for the first bad argument.
  */
-export function parseFlags(argv: readonly string[], specs: readonly SettingSpec[]): Map<string, SettingValue> {
+function parseFlags(argv: readonly string[], specs: readonly SettingSpec[]): Map<string, SettingValue> {
   const byName = new Map(specs.map((spec) => [spec.name, spec]));
   const options: NonNullable<ParseArgsConfig['options']> = {};
   for (const spec of specs) options[spec.name] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
@@ -233,6 +266,10 @@ export function parseFlags(argv: readonly string[], specs: readonly SettingSpec[
   return values;
 }
 
+/**
+ * `argv`: the command's arguments (after its name); `env`: the environment; `file`: the parsed
+ * configuration file, if any, and `fileName` its path for messages.
+ */
 export interface ResolveInput {
   argv: readonly string[];
   env: NodeJS.ProcessEnv;
@@ -240,6 +277,11 @@ export interface ResolveInput {
   fileName?: string;
 }
 
+/**
+ * Every setting of `specs` from flags, then WIRECAM_* variables, then `file`, then its default,
+ * each value checked. Does not read a file itself (resolveWithFile does). Throws ConfigError for
+ * the first bad flag or value, or a key of `file` that names no setting.
+ */
 export function resolveConfig<S extends readonly SettingSpec[]>(specs: S, input: ResolveInput): Resolved<S> {
   const flags = parseFlags(input.argv, specs);
   const config: Record<string, SettingValue | undefined> = {};
@@ -269,7 +311,11 @@ export function resolveConfig<S extends readonly SettingSpec[]>(specs: S, input:
   return { config: config as ConfigOf<S>, sources };
 }
 
+/** Resolved settings of `wirecam serve`, by name. */
 export type ServeConfig = ConfigOf<typeof SERVE_SETTINGS>;
+/** Resolved settings of `wirecam simulate`, by name. */
 export type SimulateConfig = ConfigOf<typeof SIMULATE_SETTINGS>;
+/** Resolved settings of `wirecam tail`, by name. */
 export type TailConfig = ConfigOf<typeof TAIL_SETTINGS>;
+/** Resolved settings of `wirecam top`, by name. */
 export type TopConfig = ConfigOf<typeof TOP_SETTINGS>;

@@ -7,9 +7,14 @@ import { createRequire } from 'node:module';
 
 export type { Logger };
 
+/** The values of `--log-level`: pino's levels, most severe first, and `silent`. */
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** Logs go to stdout (fd 1) unless told otherwise; synchronous, so no line is lost on exit. */
+/**
+ * A pino logger at `level` (one of LOG_LEVELS) writing to file descriptor `fd` (default 1,
+ * stdout): JSON lines, or pino-pretty's readable lines when `fd` is a terminal. Synchronous, so
+ * no line is lost on exit. Throws pino's Error for an unknown level.
+ */
 export function createLogger(level: string, fd = 1): Logger {
   const options = { level, base: { service: 'wirecam' } };
   if (isatty(fd)) {

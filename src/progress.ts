@@ -4,12 +4,17 @@
 // CSI sequences (ESC[1G) instead of a carriage return, cli-progress prints its first line on a
 // pipe at once and progress prints nothing on a pipe, and neither takes an injected clock.
 
+/** Where progress is written: stderr, or any object with `write` (tests). */
 export interface ProgressStream {
   isTTY?: boolean;
   columns?: number;
   write(text: string): boolean;
 }
 
+/**
+ * `label` starts every line; `unit` follows the counts (e.g. `s`, `rows`); `now` is the clock in
+ * ms (default Date.now).
+ */
 export interface ProgressOptions {
   label: string;
   /** Expected total in `unit`s, or 0 when unknown (no bar, no percentage). */
@@ -25,6 +30,10 @@ export interface ProgressOptions {
 
 const BAR_WIDTH = 24;
 
+/**
+ * One progress line: `label  [####....]  42%  21/50 unit  detail` with `bar`, `label  42%  21/50
+ * unit  detail` without, `label  21 unit  detail` when `total` is 0 (unknown).
+ */
 export function formatProgress(label: string, done: number, total: number, unit: string, detail: string, bar: boolean): string {
   const parts = [label];
   if (total > 0) {
@@ -48,6 +57,11 @@ function trim(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
+/**
+ * Progress of one piece of work: on a terminal one line redrawn in place (carriage return) at
+ * most every `redrawMs` (100 ms); otherwise a plain line every `lineMs` (5 s), the first after
+ * one interval.
+ */
 export class Progress {
   private readonly redrawMs: number;
   private readonly lineMs: number;
@@ -63,6 +77,10 @@ export class Progress {
     if (!options.stream.isTTY) this.lastDrawAt = this.now();
   }
 
+  /**
+   * `done` units so far (of `total`) and a free-form `detail`; drawn only when its interval has
+   * passed, so it may be called as often as wanted.
+   */
   update(done: number, detail = ''): void {
     const now = this.now();
     const tty = this.options.stream.isTTY === true;

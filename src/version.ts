@@ -14,4 +14,5 @@ function findVersion(): string {
   return '0.0.0';
 }
 
+/** wirecam's version from its package.json; `0.0.0` when the file cannot be found. */
 export const VERSION = findVersion();

@@ -24,6 +24,10 @@ export function msgpackrCodec(msgpackr: MsgpackrLike): MsgpackCodec {
   return { pack: (value) => packr.pack(value), unpack: (data) => unpackr.unpack(data) };
 }
 
+/**
+ * A frame that is not a server message: binary data without a MessagePack codec, data of an
+ * unexpected type, or a value that is not an object with a string `type`.
+ */
 export class DecodeError extends Error {
   constructor(message: string) {
     super(message);
@@ -35,7 +39,12 @@ function isMessage(value: unknown): value is ServerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
 }
 
-/** `data` as a WebSocket gives it: a string, an ArrayBuffer, or a Uint8Array (Node's Buffer). */
+/**
+ * The message of one frame. `data` as a WebSocket gives it: a string (a JSON text frame), an
+ * ArrayBuffer or a Uint8Array (Node's Buffer; a MessagePack binary frame). Throws SyntaxError
+ * for text that is not JSON, the codec's error for bytes that are not MessagePack, and
+ * DecodeError otherwise.
+ */
 export function decodeFrame(data: unknown, msgpack: MsgpackCodec | null): ServerMessage {
   let value: unknown;
   if (typeof data === 'string') {

@@ -1,7 +1,12 @@
 // A small typed event emitter with no dependency, so the client runs unchanged in browsers
 // and in Node (node:events is not available in a browser).
+/** A listener of one event; receives the event's payload. */
 export type Listener<T> = (payload: T) => void;
 
+/**
+ * An event emitter whose events and payload types are the fields of `Events`. Listeners run
+ * synchronously, in the order added; an exception in one propagates to the emitter's caller.
+ */
 export class TypedEvents<Events extends object> {
   private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
 
@@ -16,10 +21,12 @@ export class TypedEvents<Events extends object> {
     return () => this.off(event, listener);
   }
 
+  /** Removes a listener added with `on`; nothing happens when it is not there. */
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void {
     this.listeners.get(event)?.delete(listener as Listener<never>);
   }
 
+  /** Like `on`, but the listener is removed before its first call. Returns the remover. */
   once<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
     const remove = this.on(event, (payload) => {
       remove();

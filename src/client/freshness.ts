@@ -2,8 +2,13 @@
 // each camera's states in increasing seq order; across reconnections a snapshot may repeat
 // a state the client has, and that repeat must not move the camera back.
 
+/** The verdict of SeqFilter.admit. */
 export type Freshness = 'fresh' | 'stale' | 'reset';
 
+/**
+ * Last seq seen per key (a camera id, or one key for tiles), across connections. One entry per
+ * key ever seen: bounded by the number of cameras subscribed to.
+ */
 export class SeqFilter {
   private readonly last = new Map<string, number>();
   private readonly seenOnConnection = new Set<string>();
@@ -33,6 +38,7 @@ export class SeqFilter {
     return 'stale';
   }
 
+  /** The newest seq admitted for `key`, or undefined when none was. */
   lastSeq(key: string): number | undefined {
     return this.last.get(key);
   }

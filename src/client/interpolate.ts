@@ -2,6 +2,7 @@
 // heading (target_*); between updates the drawn camera glides from the state toward the
 // target, and eases out of its previous position instead of jumping when an update lands.
 
+/** A camera position in world units and its zoom (> 0), as in a camera_update. */
 export interface CameraPose {
   x: number;
   y: number;
@@ -15,6 +16,7 @@ export interface CameraMotion extends CameraPose {
   target_zoom: number;
 }
 
+/** Smoothing settings of CameraInterpolator, in ms. */
 export interface InterpolatorOptions {
   /** How long a state takes to reach its target (the producer's look-ahead). */
   leadMs?: number;
@@ -40,6 +42,11 @@ export function poseToward(motion: CameraMotion, elapsedMs: number, leadMs: numb
   return lerpPose(motion, { x: motion.target_x, y: motion.target_y, zoom: motion.target_zoom }, t);
 }
 
+/**
+ * The pose to draw, frame by frame, for one camera's updates: each state glides toward its
+ * target over `leadMs` (default 250 ms), and the drawn pose eases toward that goal with time
+ * constant `smoothingMs` (default 80 ms). Times are a client clock in ms (e.g. performance.now()).
+ */
 export class CameraInterpolator {
   private readonly leadMs: number;
   private readonly smoothingMs: number;

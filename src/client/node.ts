@@ -13,6 +13,10 @@ const codec = msgpackrCodec(msgpackr);
 // ws's event types are richer than the structural ones the client asks for.
 const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
 
+/**
+ * The wirecam client with Node defaults: `ws` as the WebSocket and msgpackr as the MessagePack
+ * codec, unless the options give others. Throws as the base class does.
+ */
 export class WirecamClient extends BaseClient {
   constructor(options: WirecamClientOptions) {
     super({ ...options, WebSocket: options.WebSocket ?? NodeWebSocket, msgpack: options.msgpack === undefined ? codec : options.msgpack });

@@ -8,6 +8,7 @@ export class RateMeter {
 
   constructor(private readonly windowMs = 2000) {}
 
+  /** `count` events at `now` (ms, the same clock as `rate`). Kept until they leave the window. */
   record(now: number, count = 1): void {
     for (let i = 0; i < count; i++) this.times.push(now);
   }
@@ -40,10 +41,12 @@ export class LatencyWindow {
 
   constructor(private readonly windowMs = 5000) {}
 
+  /** One latency sample of `ms` milliseconds, taken at `now` (ms, the same clock as the queries). */
   record(ms: number, now: number): void {
     this.samples.push({ at: now, ms });
   }
 
+  /** Samples within the last `windowMs` before `now`. */
   count(now: number): number {
     this.expire(now);
     return this.samples.length - this.head;
@@ -54,6 +57,10 @@ export class LatencyWindow {
     return this.percentiles([p], now)[0] ?? null;
   }
 
+  /**
+   * The percentiles `ps` (each 0..100) of the window's samples by nearest rank, in ms; null
+   * entries without samples. One sort for all of them.
+   */
   percentiles(ps: readonly number[], now: number): Array<number | null> {
     this.expire(now);
     const sorted = this.samples.slice(this.head).map((s) => s.ms).sort((a, b) => a - b);

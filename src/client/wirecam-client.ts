@@ -8,6 +8,7 @@ import { decodeFrame, msgpackrCodec, type MsgpackCodec, type MsgpackrLike } from
 import { TypedEvents } from './events.js';
 import { SeqFilter } from './freshness.js';
 
+/** The subprotocol of each encoding (PROTOCOL.md section 2). */
 export const SUBPROTOCOLS: Record<Encoding, string> = { json: 'wirecam.v1.json', msgpack: 'wirecam.v1.msgpack' };
 
 /** What the client needs of a WebSocket: the browser's, Node's global one, or `ws`. */
@@ -22,10 +23,17 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
+/** A WebSocket class: `new (url, protocols)`, as the browser's, Node 22+'s and `ws`'s. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
+/**
+ * `connecting`: a socket is opening; `open`: connected; `reconnecting`: waiting before the next
+ * attempt; `closed`: not connected and not trying (before connect(), after close(), or after a
+ * loss with `reconnect: false`).
+ */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
+/** Settings of a WirecamClient; only `url` is required. */
 export interface WirecamClientOptions {
   /** The server's WebSocket address, e.g. ws://127.0.0.1:8765/ */
   url: string;
@@ -68,11 +76,13 @@ export interface MapStatus {
   recovered: boolean;
   /** A resume was asked for (false on a first connection). */
   resumed: boolean;
+  /** The server's tile sequence space (PROTOCOL.md section 9.1). */
   epoch: string;
   /** The newest tile seq at the handshake. */
   tileSeq: number;
 }
 
+/** Payload of the `state` event. */
 export interface StateChange {
   state: ConnectionState;
   /** Failed attempts since the last successful connection. */
@@ -81,6 +91,10 @@ export interface StateChange {
   delayMs?: number;
 }
 
+/**
+ * Payload of the `disconnect` event: the WebSocket close `code` and `reason` (RFC 6455 section
+ * 7.4; 1006 when the connection failed or dropped without a Close frame, PROTOCOL.md section 7).
+ */
 export interface Disconnect {
   code: number;
   reason: string;
@@ -88,12 +102,14 @@ export interface Disconnect {
   willReconnect: boolean;
 }
 
+/** Payload of the `stale` event. */
 export interface StaleUpdate {
   message: CameraUpdate | TileUpdate;
   /** The newest seq the client had for the same camera (or for tiles). */
   newestSeq: number;
 }
 
+/** The events of WirecamClient and their payloads (subscribe with `client.on(name, listener)`). */
 export interface WirecamClientEvents {
   state: StateChange;
   /** The connection is open; `encoding` is the one the server chose. */
@@ -103,6 +119,7 @@ export interface WirecamClientEvents {
   map: MapStatus;
   /** A camera state newer than any seen before for its camera. */
   camera: CameraUpdate;
+  /** A tile newer than any seen before (tiles are never conflated: each one arrives). */
   tile: TileUpdate;
   /** An update discarded because the client already had a newer (or the same) one. */
   stale: StaleUpdate;
@@ -128,6 +145,14 @@ function globalMsgpack(): MsgpackCodec | null {
   return lib?.Packr && lib.Unpackr ? msgpackrCodec(lib as MsgpackrLike) : null;
 }
 
+/**
+ * A client that stays connected to a wirecam server (PROTOCOL.md): it offers both subprotocols,
+ * its preferred encoding first; reconnects with Backoff after any loss, trying `fallbackUrls` in
+ * turn; asks again for its cameras (and so gets their snapshot) and resumes tiles from the last
+ * seq held (PROTOCOL.md section 9); and emits only updates newer than those it has (per-camera
+ * seq, SeqFilter). Answers every heartbeat. The constructor throws Error when no WebSocket
+ * implementation is given or global, or when `encoding: 'msgpack'` is asked for without a codec.
+ */
 export class WirecamClient extends TypedEvents<WirecamClientEvents> {
   private readonly WebSocketImpl: WebSocketConstructor;
   private readonly msgpack: MsgpackCodec | null;
@@ -170,6 +195,7 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
     this.rate = options.maxHz;
   }
 
+  /** The connection's state now (see ConnectionState). */
   get state(): ConnectionState {
     return this.currentState;
   }
@@ -179,10 +205,15 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
     return this.negotiated;
   }
 
+  /**
+   * The last `hello` received (kept after a disconnect); null before the first, and in legacy
+   * JSON mode, which has none.
+   */
   get hello(): Hello | null {
     return this.lastHello;
   }
 
+  /** The subscription: camera ids, or `['*']`. */
   get cameras(): readonly string[] {
     return this.cameraList;
   }

@@ -4,9 +4,14 @@
 import { ConfigError, envName, SERVE_SETTINGS, type SettingSpec, type Source } from '../config.js';
 import { resolveWithFile } from '../config-file.js';
 
-export const MASK = '***';
+/** What a secret setting's value is printed as. */
+const MASK = '***';
 
-export function describeConfiguration(argv: readonly string[], env: NodeJS.ProcessEnv): string {
+/**
+ * The text `wirecam config --print` prints: one line per serve setting, `name  value  source`
+ * (flag, env VARIABLE, file PATH or default), secrets masked. Throws ConfigError as serve would.
+ */
+function describeConfiguration(argv: readonly string[], env: NodeJS.ProcessEnv): string {
   const { config, sources } = resolveWithFile(SERVE_SETTINGS, { argv, env });
   const values = config as Record<string, unknown>;
   const rows = SERVE_SETTINGS.map((spec: SettingSpec) => [
@@ -38,6 +43,10 @@ function origin(spec: SettingSpec, source: Source, file: string | undefined): st
   }
 }
 
+/**
+ * `wirecam config --print [serve flags]`: prints describeConfiguration's text to stdout. Throws
+ * ConfigError without `--print`, or for any setting serve would refuse.
+ */
 export async function configCommand(argv: readonly string[]): Promise<void> {
   const rest = argv.filter((arg) => arg !== '--print');
   if (rest.length === argv.length) throw new ConfigError('nothing to do: --print shows the effective serve configuration');

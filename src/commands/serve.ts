@@ -10,6 +10,12 @@ export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Se
   return resolveWithFile(SERVE_SETTINGS, { argv, env }).config;
 }
 
+/**
+ * `wirecam serve [flags]` (SERVE_SETTINGS): runs the service until SIGTERM or SIGINT, then stops
+ * it in order and resolves. Throws ConfigError for a bad setting, StoreOpenError when the store
+ * cannot be opened, ListenError when the address cannot be listened on, and any other start-up
+ * failure as it came.
+ */
 export async function serve(argv: readonly string[]): Promise<void> {
   const config = serveConfig(argv, process.env);
   const log = createLogger(config['log-level']);

@@ -2,6 +2,10 @@
 // so that a typo is one line, not a stream of reconnection attempts.
 import { ConfigError } from '../config.js';
 
+/**
+ * `text` as a normalised ws:// or wss:// URL. Throws ConfigError naming `flag` for anything
+ * else (not a URL, or another scheme such as http://).
+ */
 export function parseWebSocketUrl(text: string, flag = '--url'): string {
   let url: URL;
   try {

@@ -10,6 +10,12 @@ import { Progress } from '../progress.js';
 /** How often the progress is looked at (it redraws at most this often on a terminal). */
 const PROGRESS_TICK_MS = 100;
 
+/**
+ * `wirecam simulate [flags]` (SIMULATE_SETTINGS): writes a smooth path of camera `--camera`
+ * into the store at `--rate` states per second, for `--duration` seconds (0: until SIGTERM or
+ * SIGINT), with progress on stderr. Throws ConfigError for a bad flag, variable or camera id, and
+ * StoreOpenError when the store cannot be opened for writing.
+ */
 export async function simulate(argv: readonly string[]): Promise<void> {
   const { config } = resolveConfig(SIMULATE_SETTINGS, { argv, env: process.env });
   if (!isCameraId(config.camera)) throw new ConfigError(`--camera: "${config.camera}" is not a valid camera id (^[A-Za-z0-9_.:-]{1,64}$)`);

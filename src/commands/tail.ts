@@ -15,17 +15,23 @@ function num(value: number, digits: number): string {
   return value.toFixed(digits);
 }
 
-export function formatCamera(update: CameraUpdate, now: number): string {
+/**
+ * One line for a camera state: local receipt time, camera, seq, pose, target when moving, and
+ * its age (`now` minus its timestamp, ms).
+ */
+function formatCamera(update: CameraUpdate, now: number): string {
   const moving = update.target_x !== update.x || update.target_y !== update.y || update.target_zoom !== update.zoom;
   const target = moving ? `  → ${num(update.target_x, 2)}, ${num(update.target_y, 2)} ×${num(update.target_zoom, 3)}` : '';
   return `${time(now)} ${update.camera} #${update.seq}  x=${num(update.x, 2)} y=${num(update.y, 2)} zoom=${num(update.zoom, 3)}${target}  ${Math.max(0, now - update.timestamp)} ms`;
 }
 
-export function formatTile(tile: TileUpdate, now: number): string {
+/** One line for a tile: local receipt time, seq, coordinates, brick, and its age in ms. */
+function formatTile(tile: TileUpdate, now: number): string {
   return `${time(now)} tile #${tile.seq}  (${tile.x}, ${tile.y}) ${tile.brick}  ${Math.max(0, now - tile.timestamp)} ms`;
 }
 
-export function parseCameras(text: string): string[] {
+/** `--camera`'s comma-separated ids (or `*`). Throws ConfigError for an empty list or an invalid id. */
+function parseCameras(text: string): string[] {
   const cameras = text.split(',').map((c) => c.trim()).filter((c) => c !== '');
   if (cameras.length === 0) throw new ConfigError('--camera: give at least one camera id, or *');
   for (const camera of cameras) {
@@ -34,6 +40,11 @@ export function parseCameras(text: string): string[] {
   return cameras;
 }
 
+/**
+ * `wirecam tail [flags]` (TAIL_SETTINGS): prints each fresh update on stdout as it arrives (one
+ * line, or JSON with --json), connection notes on stderr; reconnects until SIGINT, SIGTERM, a
+ * closed stdout or `--count` updates. Throws ConfigError for a bad flag, URL or camera id.
+ */
 export async function tail(argv: readonly string[]): Promise<void> {
   const { config } = resolveConfig(TAIL_SETTINGS, { argv, env: process.env });
   const url = parseWebSocketUrl(config.url);

@@ -12,6 +12,12 @@ const HOME = '\x1b[H';
 const CLEAR_LINE_END = '\x1b[K';
 const CLEAR_BELOW = '\x1b[J';
 
+/**
+ * `wirecam top [flags]` (TOP_SETTINGS). On a terminal (stdout and stdin): a dashboard redrawn
+ * every `--interval-ms` on the alternate screen until q, Ctrl-C, Ctrl-D, Escape or a signal;
+ * otherwise one report measured over one interval. Throws ConfigError for bad flags, and Error
+ * (one line) when the one-shot report can reach neither /healthz nor the WebSocket.
+ */
 export async function top(argv: readonly string[]): Promise<void> {
   const { config } = resolveConfig(TOP_SETTINGS, { argv, env: process.env });
   const url = parseWebSocketUrl(config.url);

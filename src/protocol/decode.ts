@@ -4,6 +4,7 @@ import { Unpackr } from 'msgpackr';
 import { ALL_CAMERAS, type ClientMessage, type Encoding, type ErrorCode } from './messages.js';
 import { checkCamera, checkTile, isCameraId, type Checked } from './validate.js';
 
+/** A decoded client frame, or the `error` to answer it with: `code` and a one-line `message`. */
 export type Decoded = { ok: true; message: ClientMessage } | { ok: false; code: ErrorCode; message: string };
 
 // Plain maps only: no records, no structure sharing between messages of a connection.
@@ -26,7 +27,12 @@ function parse(data: Buffer, isBinary: boolean, encoding: Encoding): unknown {
   return unpackr.unpack(data);
 }
 
-/** `now` fills in a producer's missing timestamp. */
+/**
+ * One client frame (`data`, with ws's `isBinary`) of a session of `encoding`, as a typed
+ * message. `now` (ms since the epoch) fills in a producer's missing timestamp. Never throws:
+ * malformed input is a `bad_message` or `bad_camera` result (PROTOCOL.md section 5,
+ * docs/protocol.md 4.6).
+ */
 export function decodeClientMessage(data: Buffer, isBinary: boolean, encoding: Encoding, now: number): Decoded {
   let value: unknown;
   try {
@@ -76,4 +82,5 @@ function decodeSubscribe(value: Record<string, unknown>): Decoded {
   };
 }
 
-export const MAX_CAMERAS_PER_SUBSCRIPTION = 256;
+/** Most camera ids in one `subscribe` message; more is `bad_message`. */
+const MAX_CAMERAS_PER_SUBSCRIPTION = 256;

@@ -15,15 +15,25 @@ function floatKeysOf(message: ServerMessage): ReadonlySet<string> {
   return message.type === 'camera_update' ? CAMERA_FLOAT_KEYS : NO_FLOAT_KEYS;
 }
 
+/**
+ * A message's payload, without WebSocket header: UTF-8 JSON, or MessagePack with the camera
+ * coordinates as float64 (PROTOCOL.md section 2). Throws TypeError on a value MessagePack cannot
+ * carry (a function, a symbol, a BigInt).
+ */
 export function encodePayload(message: ServerMessage, encoding: Encoding): Buffer {
   if (encoding === 'json') return Buffer.from(JSON.stringify(message), 'utf8');
   return writer.encode(message, floatKeysOf(message));
 }
 
+/**
+ * A complete unmasked server frame of `message`: text for `json`, binary for `msgpack`
+ * (RFC 6455 section 5.2).
+ */
 export function encodeFrame(message: ServerMessage, encoding: Encoding): Buffer {
   return frameMessage(encodePayload(message, encoding), encoding === 'msgpack');
 }
 
+/** A message as complete WebSocket frames, one per encoding: `json` (text) and `msgpack` (binary). */
 export interface FramedPair {
   json: Buffer;
   msgpack: Buffer;
@@ -34,6 +44,7 @@ export interface FramedSet extends FramedPair {
   legacy: Buffer;
 }
 
+/** The same message encoded and framed once per encoding, for writing to every client as is. */
 export function encodeFramedPair(message: ServerMessage): FramedPair {
   return { json: encodeFrame(message, 'json'), msgpack: encodeFrame(message, 'msgpack') };
 }
@@ -59,6 +70,7 @@ export function cameraUpdateMessage(seq: number, input: CameraInput): CameraUpda
   };
 }
 
+/** The wire form of a stored tile (docs/protocol.md 4.3), key order fixed. */
 export function tileUpdateMessage(seq: number, input: TileInput): TileUpdate {
   return { type: 'tile_update', seq, x: input.x, y: input.y, brick: input.brick, timestamp: input.timestamp };
 }

@@ -9,7 +9,7 @@ import { framePayload } from './frame.js';
 export type FrameFormat = 'json' | 'msgpack' | 'legacy';
 
 /** Integer Unix seconds: milliseconds / 1000, rounded down (camera_sync.rs's `as_secs()`). */
-export function legacySeconds(ms: number): number {
+function legacySeconds(ms: number): number {
   return Math.floor(ms / 1000);
 }
 

@@ -7,6 +7,13 @@
 
 const INITIAL_SIZE = 512;
 
+/**
+ * Encodes the server's messages as MessagePack (the MessagePack specification,
+ * github.com/msgpack/msgpack/blob/master/spec.md): the smallest integer format (uint64 and
+ * int64 included), float64 for non-integers, unsafe integers and the keys named. One writer
+ * reuses its growing scratch buffer; each result is a copy. Not reentrant. `encode` throws
+ * TypeError on undefined outside a map, functions, symbols and BigInts.
+ */
 export class MsgpackWriter {
   private buffer = Buffer.allocUnsafe(INITIAL_SIZE);
   private length = 0;

@@ -9,15 +9,21 @@ import {
 } from './messages.js';
 import { isCameraId } from './validate.js';
 
+/** The outcome of subprotocol negotiation (PROTOCOL.md section 2; RFC 6455 section 4.2.2). */
 export interface SessionMode {
   /** The subprotocol to echo in the handshake, or null for legacy JSON mode. */
   subprotocol: string | null;
   encoding: Encoding;
 }
 
+/** A parsed part of the upgrade request, or the one-line reason to refuse it with (HTTP 400). */
 export type Negotiated<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** `offered` is the raw Sec-WebSocket-Protocol header (comma-separated), if any. */
+/**
+ * The subprotocol to select from `offered`, the raw Sec-WebSocket-Protocol header
+ * (comma-separated, RFC 6455 section 4.2.2): the first one the server knows wins; no header
+ * means legacy JSON mode; only unknown values are refused (HTTP 400). PROTOCOL.md section 2.
+ */
 export function chooseSubprotocol(offered: string | undefined): Negotiated<SessionMode> {
   if (offered === undefined || offered.trim() === '') {
     return { ok: true, value: { subprotocol: null, encoding: 'json' } };
@@ -42,11 +48,20 @@ export function clampMaxHz(requested: number | null, serverMaxHz: number): numbe
   return Math.min(serverMaxHz, Math.max(1, requested));
 }
 
+/**
+ * The `camera` and `max_hz` query parameters, checked: distinct ids or `["*"]`; a rate in Hz
+ * already clamped to 1..the server's `--max-hz`.
+ */
 export interface SubscriptionRequest {
   cameras: string[];
   maxHz: number;
 }
 
+/**
+ * `camera` (default `main`) and `max_hz` (default `serverMaxHz`, in Hz) of the upgrade's query
+ * (PROTOCOL.md section 3). An invalid camera id, or a `max_hz` that is not a number, is refused
+ * with a one-line reason; a rate outside 1..serverMaxHz is clamped. Never throws.
+ */
 export function parseSubscriptionQuery(params: URLSearchParams, serverMaxHz: number): Negotiated<SubscriptionRequest> {
   const cameraParam = params.get('camera');
   const cameras = cameraParam === null || cameraParam === '' ? [DEFAULT_CAMERA] : cameraParam.split(',');
@@ -67,6 +82,7 @@ export function parseSubscriptionQuery(params: URLSearchParams, serverMaxHz: num
 /** What a client asks of the map (PROTOCOL.md section 9): `tiles`, and a resume point. */
 export type TilesMode = 'live' | 'map' | 'none';
 
+/** The `tiles`, `epoch` and `tiles_since` query parameters, checked (PROTOCOL.md section 9.2). */
 export interface TileRequest {
   /** `live` (default): live tile updates only; `map`: the map first; `none`: no tiles. */
   tiles: TilesMode;

@@ -5,8 +5,14 @@ import { cameraUpdateMessage, encodePayload, tileUpdateMessage } from './encode.
 import { frameHeader, frameHeaderLength, frameMessage } from './frame.js';
 import { legacyMessage, legacyPayloadOfJsonFrame } from './legacy.js';
 
+/** `camera`: a camera state (conflated per camera); `tile`: a map tile (never conflated). */
 export type FrameKind = 'camera' | 'tile';
 
+/**
+ * One update ready to write to any socket: its three complete WebSocket frames (views into a
+ * shared buffer, never copied per client) and what the stream graph needs to route and conflate
+ * it. `seq` orders states of one camera, or tiles (PROTOCOL.md section 6).
+ */
 export interface ReadyFrame {
   kind: FrameKind;
   /** The camera id; '' for tiles, which belong to the map. */
@@ -23,7 +29,10 @@ export interface ReadyFrame {
   origin: number;
 }
 
-/** Where each frame of a batch lies in the batch's single buffer. */
+/**
+ * One state of an EncodedBatch: its routing fields, and where each of its three frames lies in
+ * the batch's buffer (`*At`: byte offset, `*Length`: bytes, header included).
+ */
 export interface EncodedItem {
   kind: FrameKind;
   camera: string;
@@ -52,7 +61,9 @@ function framedInto(target: Buffer, at: number, payload: Buffer, binary: boolean
 
 /**
  * Frames of many states in one buffer, each state encoded once per format (JSON, MessagePack,
- * legacy JSON). Camera states first, then tiles, each in the order given.
+ * legacy JSON) and framed once (RFC 6455 section 5.2). Camera states first, then tiles, each in
+ * the order given; `seq` is the row id. The buffer is not from Node's shared pool, so it can be
+ * transferred to another thread. Inputs must be checked (checkCamera, checkTile) first.
  */
 export function encodeBatch(
   cameras: ReadonlyArray<{ seq: number; value: CameraInput }>,
@@ -106,7 +117,10 @@ export function encodeBatch(
   return { bytes: target.buffer as ArrayBuffer, items };
 }
 
-/** Views into the batch's buffer: no copy. */
+/**
+ * The batch's states as ReadyFrames, in batch order: views into the batch's buffer, no copy.
+ * `originOf` gives each its producer connection id (0: none).
+ */
 export function framesOf(batch: EncodedBatch, originOf: (item: EncodedItem) => number): ReadyFrame[] {
   return batch.items.map((item) => ({
     kind: item.kind,

@@ -2,6 +2,10 @@
 // producer's message, so that the store and the wire can never disagree on what is valid.
 import { CAMERA_ID_PATTERN, DEFAULT_CAMERA, type CameraInput, type TileInput } from './messages.js';
 
+/**
+ * Why a camera or tile state is invalid; counted by reason in /metrics and mapped to the wire's
+ * `bad_camera` or `bad_message` (docs/protocol.md 4.6).
+ */
 export type RejectReason =
   | 'bad_camera'
   | 'non_finite'
@@ -10,6 +14,7 @@ export type RejectReason =
   | 'bad_tile_coordinate'
   | 'bad_brick';
 
+/** Every RejectReason, for counters that start at zero. */
 export const REJECT_REASONS: readonly RejectReason[] = [
   'bad_camera',
   'non_finite',
@@ -19,10 +24,13 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'bad_brick',
 ];
 
+/** A valid value, or why not: `reason` for counters, `message` a one-line text for the client. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: RejectReason; message: string };
 
-export const MAX_BRICK_LENGTH = 256;
+/** Longest tile texture name (`brick`), in characters (UTF-16 code units). */
+const MAX_BRICK_LENGTH = 256;
 
+/** True when `value` is a string matching CAMERA_ID_PATTERN (PROTOCOL.md section 3). */
 export function isCameraId(value: unknown): value is string {
   return typeof value === 'string' && CAMERA_ID_PATTERN.test(value);
 }
@@ -52,6 +60,7 @@ function checkTimestamp(value: unknown, now: number | null): number | undefined 
   return Math.trunc(value);
 }
 
+/** The fields of a camera state as they come (a decoded message or a store row), unchecked. */
 export interface CameraFields {
   camera?: unknown;
   x?: unknown;
@@ -63,7 +72,12 @@ export interface CameraFields {
   timestamp?: unknown;
 }
 
-/** `now` is the timestamp to use when none is given, or null when one is required. */
+/**
+ * The rules of PROTOCOL.md section 5 for a camera state: `camera` a valid id (default `main`),
+ * `x`, `y`, `zoom` finite with `zoom` > 0, `target_*` finite when given (`target_zoom` > 0),
+ * `timestamp` integer ms from 0 to 2^53 - 1 (a fraction is truncated). `now` is the timestamp
+ * to use when none is given, or null when one is required (store rows). Never throws.
+ */
 export function checkCamera(fields: CameraFields, now: number | null): Checked<CameraInput> {
   const camera = fields.camera === undefined || fields.camera === null ? DEFAULT_CAMERA : fields.camera;
   if (!isCameraId(camera)) return reject('bad_camera', 'camera id must match ^[A-Za-z0-9_.:-]{1,64}$');
@@ -87,6 +101,7 @@ export function checkCamera(fields: CameraFields, now: number | null): Checked<C
   };
 }
 
+/** The fields of a tile as they come (a decoded message or a store row), unchecked. */
 export interface TileFields {
   x?: unknown;
   y?: unknown;
@@ -94,6 +109,10 @@ export interface TileFields {
   timestamp?: unknown;
 }
 
+/**
+ * `x`, `y` safe integers, `brick` 1 to MAX_BRICK_LENGTH characters, `timestamp` integer ms (`now`
+ * when absent and `now` is not null). Never throws.
+ */
 export function checkTile(fields: TileFields, now: number | null): Checked<TileInput> {
   const { x, y, brick } = fields;
   if (!Number.isSafeInteger(x) || !Number.isSafeInteger(y)) {

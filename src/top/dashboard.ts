@@ -4,6 +4,13 @@ import { bucketDelta, histogramQuantile, type Scrape } from './prometheus.js';
 import type { ServerStatus } from './server-status.js';
 import type { StreamFigures } from './live-stream.js';
 
+/**
+ * Everything one dashboard picture is drawn from. `url`: the server's WebSocket address (the
+ * title); `now`: ms since the epoch (for ages); `status`: the latest scrape of /healthz and
+ * /metrics, null before the first; `stream`: what top's own subscription measured; `width`,
+ * `height`: columns and lines of the terminal (Infinity: no limit); `color`: ANSI SGR colours on;
+ * `footer`: a last dim line, '' for none.
+ */
 export interface DashboardInput {
   url: string;
   now: number;
@@ -64,6 +71,11 @@ function counterRates(now: Scrape, before: Scrape | null, seconds: number, name:
   return rates;
 }
 
+/**
+ * The `wirecam top` screen as lines (no line breaks inside), each cut to `width` visible
+ * characters. Counter rates need `previous`; metrics the server does not export are shown as
+ * missing, never as zero. Camera rows beyond `height` are summarised in one line. Never throws.
+ */
 export function renderDashboard(input: DashboardInput): string[] {
   const { status, previous, stream, color } = input;
   const bold = (text: string) => style(color, '1', text);

@@ -3,6 +3,10 @@
 // timestamp), whatever the server exports.
 import { LatencyWindow, RateMeter, WirecamClient, type ConnectionState } from '../client/node.js';
 
+/**
+ * One camera as top's subscription sees it: `rate` in updates/s over the last 2 s, `lastSeq` of
+ * its newest state, `lastAt` when that arrived (ms since the epoch, this machine's clock).
+ */
 export interface CameraFigures {
   camera: string;
   rate: number;
@@ -10,6 +14,11 @@ export interface CameraFigures {
   lastAt: number;
 }
 
+/**
+ * What top's own subscription measured. `encoding`, `server` and `maxHz` (Hz) come from the
+ * connection and its hello (null before them); `cameras` fastest first; `totalRate` and
+ * `tileRate` in updates/s over 2 s; `reconnections` since start.
+ */
 export interface StreamFigures {
   state: ConnectionState;
   encoding: string | null;
@@ -23,6 +32,12 @@ export interface StreamFigures {
   reconnections: number;
 }
 
+/**
+ * A WirecamClient subscribed to every camera (`*`, MessagePack, reconnecting at most 2 s apart)
+ * that measures rates and latency (receipt time minus producer timestamp, ms; the first state
+ * of each camera per connection, usually the snapshot, is not counted). `token`: for a server
+ * that asks for one.
+ */
 export class LiveStream {
   private readonly client: WirecamClient;
   private readonly rates = new Map<string, { meter: RateMeter; lastSeq: number; lastAt: number }>();
@@ -53,14 +68,17 @@ export class LiveStream {
     this.client.on('tile', () => this.tiles.record(Date.now()));
   }
 
+  /** Connects; keeps reconnecting until stop(). */
   start(): void {
     this.client.connect();
   }
 
+  /** Closes the connection for good. */
   stop(): void {
     this.client.close();
   }
 
+  /** The figures at `now` (ms since the epoch). */
   figures(now: number): StreamFigures {
     const [p50, p90, p99, max] = this.latency.percentiles([50, 90, 99, 100], now);
     const cameras = [...this.rates.entries()]

@@ -6,6 +6,10 @@
 // as a sample and throws the whole scrape away for one line it cannot read; prom2javascript
 // 0.2.0 refuses a scrape with a NaN value, which the format allows.
 
+/**
+ * One sample line of the Prometheus text exposition format: metric name, labels, value (NaN and
+ * ±Inf allowed; the timestamp, if any, is dropped).
+ */
 export interface Sample {
   name: string;
   labels: Readonly<Record<string, string>>;
@@ -51,6 +55,7 @@ export function parsePrometheusText(text: string): Sample[] {
   return samples;
 }
 
+/** Label values a sample must have, by label name; others may have any value. */
 export type LabelFilter = Readonly<Record<string, string>>;
 
 function matches(sample: Sample, filter: LabelFilter): boolean {
@@ -61,10 +66,12 @@ function matches(sample: Sample, filter: LabelFilter): boolean {
 export class Scrape {
   constructor(readonly samples: readonly Sample[]) {}
 
+  /** A scrape from the text of GET /metrics; never throws (unreadable lines are skipped). */
   static parse(text: string): Scrape {
     return new Scrape(parsePrometheusText(text));
   }
 
+  /** True when the scrape has at least one sample named `name`. */
   has(name: string): boolean {
     return this.samples.some((s) => s.name === name);
   }

@@ -3,6 +3,11 @@
 import type { HealthReport } from '../server/health.js';
 import { Scrape } from './prometheus.js';
 
+/**
+ * One scrape of the server's HTTP side. `at`: when it began, ms since the epoch. `health`: the
+ * /healthz report (also on 503, which still carries one), or null with `healthError` saying why;
+ * `metrics`: the parsed /metrics, or null with `metricsError` saying why.
+ */
 export interface ServerStatus {
   at: number;
   health: HealthReport | null;
@@ -33,6 +38,11 @@ function describe(error: unknown): string {
   return String(error);
 }
 
+/**
+ * GET /healthz and GET /metrics of `base` at once, each abandoned after `timeoutMs` ms. Never
+ * rejects: every failure (refused, timeout, not JSON, an HTTP status other than 200 for
+ * /metrics) is a one-line reason in the result.
+ */
 export async function fetchStatus(base: URL, timeoutMs: number): Promise<ServerStatus> {
   const status: ServerStatus = { at: Date.now(), health: null, healthError: null, metrics: null, metricsError: null };
   const [health, metrics] = await Promise.allSettled([get(base, '/healthz', timeoutMs), get(base, '/metrics', timeoutMs)]);

@@ -15,6 +15,7 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
+/** 250 ms first, doubling up to 10 s, each delay cut by up to half at random. */
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
   initialDelayMs: 250,
   maxDelayMs: 10_000,
@@ -23,9 +24,11 @@ export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
 };
 
 /**
- * Delays (ms) before successive retries: `initialDelayMs × factor^failures`, at most
- * `maxDelayMs`, less a random share (`jitter`). `next()` counts failures itself; `delayAfter`
- * is the same rule for a count kept elsewhere (ioredis's attempt number, seconds failing).
+ * Delays (ms) before successive retries: attempt n (from 0) waits
+ * `min(maxDelayMs, initialDelayMs × factor^n) × (1 − jitter × random())` ms, rounded;
+ * `random` returns a number in [0, 1) (Math.random; tests inject their own). `next()` counts
+ * failures itself; `delayAfter` is the same rule for a count kept elsewhere (ioredis's
+ * attempt number, seconds failing).
  */
 export class Backoff {
   private readonly options: Required<BackoffOptions>;

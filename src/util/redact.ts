@@ -5,6 +5,10 @@
 /** What stands for a masked secret. */
 export const MASK = '***';
 
+/**
+ * Masks a fixed set of secrets (tokens, passwords) in outside text before it is logged, then
+ * bounds its length. Never throws.
+ */
 export class Redactor {
   private readonly secrets: string[];
 

@@ -9,6 +9,10 @@ export interface ViewportSize {
   height: number;
 }
 
+/**
+ * What one animation frame draws: `label` (the camera id), poses in world units, `trail` oldest
+ * first, and optionally the map's tiles (`tileSize` world units a side, default 64).
+ */
 export interface SceneFrame {
   label: string;
   /** The interpolated pose to draw, or null before the first state. */
@@ -35,6 +39,7 @@ function brickColor(brick: string): string {
   return `hsla(${Math.abs(hash) % 360}, 45%, 38%, 0.85)`;
 }
 
+/** Where the camera was drawn, for tests and tools that check the screen without reading pixels. */
 export interface Drawn {
   /** The camera indicator's centre, in CSS pixels from the canvas's top-left corner. */
   screenX: number;
@@ -48,7 +53,8 @@ interface Bounds {
   maxY: number;
 }
 
-export const INDICATOR_COLOR = '#ffb000';
+/** Colour of the camera's viewport outline, centre dot and label. */
+const INDICATOR_COLOR = '#ffb000';
 const COLORS = {
   background: '#0f1419',
   grid: '#1c2630',
@@ -62,12 +68,16 @@ const COLORS = {
 const PADDING_PX = 28;
 
 /** 1, 2 or 5 times a power of ten: the grid spacing nearest above `raw`. */
-export function niceStep(raw: number): number {
+function niceStep(raw: number): number {
   const power = 10 ** Math.floor(Math.log10(raw));
   for (const m of [1, 2, 5, 10]) if (m * power >= raw) return m * power;
   return 10 * power;
 }
 
+/**
+ * Draws one camera on a 2D canvas, sized to its CSS box and the screen's pixel ratio.
+ * `viewport`: the world area the camera shows at zoom 1 (it shows `1 / zoom` of it).
+ */
 export class Scene {
   private bounds: Bounds | null = null;
 
@@ -81,6 +91,11 @@ export class Scene {
     this.bounds = null;
   }
 
+  /**
+   * Draws `frame` over the whole canvas: grid, tiles, trail, target ghost, then the camera.
+   * Returns where the camera's centre landed, or null when there is no pose yet or the canvas
+   * has no 2D context.
+   */
   draw(frame: SceneFrame): Drawn | null {
     const ctx = this.prepare();
     if (ctx === null) return null;
