@@ -20,8 +20,15 @@ import type { StoreWriter } from '../src/store/writer.js';
 import { MAX_BATCHES_IN_FLIGHT, TAKEN, type StreamControl, type StreamMessage } from '../src/store/stream-messages.js';
 import { Backoff } from '../src/util/backoff.js';
 
+/**
+ * A worker's read connection to the store and what is prepared on it. Opened by the worker
+ * (store-worker.ts) on first use, dropped after an error or when another file sits at the
+ * path, so a ReadSide is never kept across calls to StreamSupport.openSide.
+ */
 export interface ReadSide {
+  /** The connection (synchronous=NORMAL; busy timeout StreamSupport.busyTimeoutMs). */
   db: Db;
+  /** Reads of the store tail and the snapshot on `db`. */
   reader: StoreReader;
   /** Writes on the read connection: only the recovery from a reset (sequence-reset.ts). */
   writer: StoreWriter;
@@ -31,7 +38,11 @@ export interface ReadSide {
 
 /** What the stream needs from the worker besides its task. */
 export interface StreamSupport {
-  /** The read connection to the file now at the path (opened when needed). */
+  /**
+   * The read connection to the file now at the path (opened when needed). Throws
+   * StoreMissingError (no file), StoreNotUsableError (not a complete store yet) or what
+   * SQLite throws; the stream reports it as `failed` and retries.
+   */
   openSide: () => ReadSide;
   /** Drops the path's connections after an error. */
   forget: () => void;
@@ -53,8 +64,13 @@ const FAILURE_REPORT_MS = 5000;
 const FAILURE_DELAYS = new Backoff({ initialDelayMs: 100, maxDelayMs: 2000, jitter: 0 });
 
 /**
- * Runs the store tail until told to stop (resolves then). Read errors are reported on the
- * port and retried; they never end the task.
+ * Runs the store tail until told to stop (resolves then). Posts StreamMessages on
+ * `task.port` (stream-messages.ts): a `watching` at once, then `batch`es of at most
+ * `task.limit` rows per table, each table in seq order, never more than
+ * MAX_BATCHES_IN_FLIGHT ahead of `task.credit`; `reset`, `wal`, `failed` and `recovered` as
+ * they happen. Answers `check` and `stop` StreamControls from the port. Read errors are
+ * reported as `failed` (at once when the reason changes, else every 5 s) and retried after
+ * 100 ms, doubling to 2 s; they never end the task.
  */
 export function streamStore(task: StreamTask, support: StreamSupport): Promise<void> {
   const { port, credit } = task;

@@ -175,6 +175,16 @@ function prune(path: string, policy: RetentionPolicy, now: number): PruneResult 
   return { deleted, tilesPrunedThrough: tilesPrunedThrough(db) };
 }
 
+/**
+ * The piscina task function: runs one StoreTask (src/store/tasks.ts) on the store at
+ * `task.path` and returns its result; `stream` returns a promise that resolves when the
+ * stream is told to stop. A batch in a result is moved, not copied, to the main thread.
+ * Any error drops the path's connections (the next task reopens the file) and is thrown
+ * again as a plain Error whose message is describeError()'s description (an SqliteError
+ * would lose its message crossing threads): StoreMissingError, StoreNotUsableError,
+ * SequenceResetPendingError (a write while the store's counters are below `floor`),
+ * SQLITE_BUSY past the busy timeout (writes: 1 s; reads: 5 s), other SQLite errors.
+ */
 export default function run(
   task: StoreTask,
 ): SnapshotResult | WriteResult | PruneResult | NewestResult | CamerasWithoutRowsResult | TileStateResult | TilesResult | Promise<void> {

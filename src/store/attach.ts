@@ -16,6 +16,7 @@ import type { Db } from './open.js';
  * /healthz; it never writes to such a file.
  */
 export class StoreNotUsableError extends Error {
+  /** `path`: the store's path as given; `reason`: why it is not usable, one short clause. */
   constructor(
     readonly path: string,
     readonly reason: string,
@@ -25,10 +26,14 @@ export class StoreNotUsableError extends Error {
   }
 }
 
+/** How attachStore() sets up its connection; every field optional. */
 export interface AttachOptions {
-  /** FULL for writes that are acknowledged to producers (durable across power loss too). */
+  /**
+   * PRAGMA synchronous (SQLite doc: pragma.html#pragma_synchronous); default NORMAL. FULL for
+   * writes that are acknowledged to producers (durable across power loss too).
+   */
   synchronous?: 'NORMAL' | 'FULL';
-  /** How long a statement waits for another process's lock before SQLITE_BUSY, in ms. */
+  /** How long a statement waits for another process's lock before SQLITE_BUSY, in ms; default 5000. */
   busyTimeoutMs?: number;
   /**
    * PRAGMA journal_size_limit, in bytes: when this connection resets the WAL (or a rollback

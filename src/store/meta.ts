@@ -36,7 +36,10 @@ export function randomEpoch(): string {
   return randomBytes(8).toString('hex');
 }
 
-/** The store's epoch; created (and kept in the store) on first use. */
+/**
+ * The store's epoch (PROTOCOL.md section 9.1); created (and kept in the store) on first use.
+ * Throws what SQLite throws (a busy store, or a read-only one when the epoch must be created).
+ */
 export function currentEpoch(db: Db): string {
   return db.transaction(() => read(db, EPOCH) ?? newEpoch(db))();
 }

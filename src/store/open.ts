@@ -8,9 +8,15 @@ import { dirname, resolve } from 'node:path';
 import { SCHEMA_SQL } from './schema.js';
 import { describeError } from '../util/describe-error.js';
 
+/** A connection to the store (better-sqlite3; synchronous, one per thread). */
 export type Db = Database.Database;
 
+/**
+ * The store cannot be opened or created at `path`: the message names the path and the
+ * reason (see openStore). The service stops at start with it, before listening.
+ */
 export class StoreOpenError extends Error {
+  /** `path`: the store's path as given; `reason`: the system's or SQLite's reason, one clause. */
   constructor(
     readonly path: string,
     reason: string,
@@ -20,9 +26,14 @@ export class StoreOpenError extends Error {
   }
 }
 
+/** How openStore() opens the store; every field optional. */
 export interface OpenOptions {
-  /** FULL for writes that are acknowledged to producers (durable across power loss too). */
+  /**
+   * PRAGMA synchronous (SQLite doc: pragma.html#pragma_synchronous); default NORMAL. FULL for
+   * writes that are acknowledged to producers (durable across power loss too).
+   */
   synchronous?: 'NORMAL' | 'FULL';
+  /** How long a statement waits for another connection's lock before SQLITE_BUSY, in ms; default 5000. */
   busyTimeoutMs?: number;
   /**
    * Open only a file that exists (workers: the service created the store at start; if it
@@ -44,7 +55,8 @@ export function resolveStorePath(path: string): string {
 
 /**
  * Opens (and, unless `mustExist`, creates with its folders) the store at `path`, resolved by
- * resolveStorePath(). Without `mustExist` it also checks that the store is usable for
+ * resolveStorePath(), in WAL mode (SQLite doc: wal.html) with the tables of schema.ts created
+ * when missing. Without `mustExist` it also checks that the store is usable for
  * writing, so that a bad path fails here, at once, rather than in a worker later.
  * Throws StoreOpenError naming the path and the reason: a folder on the way that is a file
  * or cannot be created, a path that is a folder or a device, a file that is not SQLite, a

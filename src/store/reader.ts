@@ -4,8 +4,15 @@ import type { CameraInput, TileInput } from '../protocol/messages.js';
 import { checkCamera, checkTile, type RejectReason } from '../protocol/validate.js';
 import type { Db } from './open.js';
 
+/**
+ * A position in the store, one row id per table: reading continues with the rows whose id
+ * is above it. Row ids are the seqs on the wire (PROTOCOL.md sections 4.2, 4.3); 0: before
+ * the first row.
+ */
 export interface Cursor {
+  /** A camera_updates id. */
   camera: number;
+  /** A tile_updates id. */
   tile: number;
 }
 
@@ -16,20 +23,36 @@ export interface Cursor {
  * restored or rewritten (sequence-reset.ts).
  */
 export interface StorePositions {
+  /** MAX(id) of each table (0 when empty). */
   newest: Cursor;
+  /** sqlite_sequence's counter of each table (SQLite doc: autoinc.html). */
   sequence: Cursor;
 }
 
+/**
+ * A stored row that is not a valid state (validate.ts, the rules of PROTOCOL.md section 4):
+ * skipped, counted and logged by the main thread; the cursor moves past it.
+ */
 export interface Rejected {
   table: 'camera_updates' | 'tile_updates';
+  /** The row's id (its seq). */
   id: number;
+  /** The first rule it breaks. */
   reason: RejectReason;
 }
 
+/**
+ * One read after a cursor: at most `limit` rows per table, each table in id (seq) order,
+ * sorted into valid states and rejects.
+ */
 export interface RowBatch {
+  /** Valid camera rows: seq = row id, value = the validated state. */
   cameras: Array<{ seq: number; value: CameraInput }>;
+  /** Valid tile rows, likewise. */
   tiles: Array<{ seq: number; value: TileInput }>;
+  /** Invalid rows of either table. */
   rejected: Rejected[];
+  /** The highest id read per table, rejects included (the cursor given when none). */
   cursor: Cursor;
   /** True when a table had more rows than the limit: read again without waiting. */
   more: boolean;
@@ -59,6 +82,12 @@ function checkCameraRow(row: CameraRow) {
   return checkCamera({ ...row, timestamp: row.ts }, null);
 }
 
+/**
+ * Every read of the store tail and the snapshot, as statements prepared once on one
+ * connection. Methods run synchronously in the calling thread (a store worker) and throw
+ * what SQLite throws (SQLITE_BUSY past the busy timeout, I/O errors, a store whose tables
+ * went away).
+ */
 export class StoreReader {
   private readonly cameraRowsAfter;
   private readonly tileRowsAfter;
@@ -111,6 +140,10 @@ export class StoreReader {
     return this.maxIds.get() as Cursor;
   }
 
+  /**
+   * The rows after `cursor`, at most `limit` (rows, > 0) per table, in one read transaction
+   * (one snapshot of both tables). `more` says whether to read again at once.
+   */
   read(cursor: Cursor, limit: number): RowBatch {
     return this.db.transaction(() => this.readUnlocked(cursor, limit))();
   }

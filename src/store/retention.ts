@@ -4,15 +4,22 @@
 import type { Db } from './open.js';
 import { recordTilesPruned } from './meta.js';
 
+/** What retention keeps (--retain-seconds, --retain-rows); both 0: retention is off. */
 export interface RetentionPolicy {
-  /** Rows older than this are deleted; 0 keeps rows of any age. */
+  /** Rows whose `ts` is older than this, in ms before `now`, are deleted; 0 keeps rows of any age. */
   maxAgeMs: number;
   /** At most this many rows per table are kept; 0 keeps any number. */
   maxRows: number;
 }
 
+/** Rows deleted per table per pruneOnce() call (one short write transaction each). */
 const CHUNK = 5000;
 
+/**
+ * Deletes the rows a RetentionPolicy no longer keeps, on a write connection, a chunk at a
+ * time. Each camera's latest row is kept whatever its age; tiles are not (the highest tile
+ * seq deleted is recorded as the resume horizon, meta.ts, PROTOCOL.md section 9.3).
+ */
 export class Retention {
   private readonly pruneCameras;
   private readonly pruneTiles;
@@ -45,7 +52,12 @@ export class Retention {
     );
   }
 
-  /** Deletes at most one chunk per table; returns how many rows went. Call again while > 0. */
+  /**
+   * Deletes at most one chunk (5000 rows) per table; returns how many rows went (both tables).
+   * Call again while > 0. `now`: ms since the Unix epoch, compared with `ts`. Throws what
+   * SQLite throws (SQLITE_BUSY past the busy timeout, a read-only store); a failed chunk
+   * deletes nothing.
+   */
   pruneOnce(policy: RetentionPolicy, now: number): number {
     const max = this.maxIds.get() as { camera: number; tile: number };
     const tsLimit = policy.maxAgeMs > 0 ? now - policy.maxAgeMs : -Infinity;

@@ -1,5 +1,10 @@
 // The store's schema (DESIGN.md). AUTOINCREMENT makes the row id a seq that is never reused,
 // even after retention deletes the newest rows' predecessors.
+/**
+ * The statements that create the store's tables and indexes when missing (CREATE ... IF NOT
+ * EXISTS, so running them on an existing store changes nothing). Row ids are seqs; `ts` is
+ * ms since the Unix epoch; x, y, zoom as PROTOCOL.md section 4.2 and 4.3 define them.
+ */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS camera_updates (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -20,4 +25,5 @@ CREATE INDEX IF NOT EXISTS tile_updates_by_coordinate ON tile_updates (x, y, id)
 CREATE TABLE IF NOT EXISTS wirecam_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
+/** Default of --db: the store's path, resolved against the working directory at start (open.ts resolveStorePath). */
 export const DEFAULT_DB_PATH = './data/wiercam_update.db';

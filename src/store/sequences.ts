@@ -4,6 +4,12 @@
 import type { Db } from './open.js';
 import type { Cursor } from './reader.js';
 
+/**
+ * Raises each table's AUTOINCREMENT counter in sqlite_sequence to at least `floor` (row ids,
+ * whole numbers; a counter already higher is left alone), in one transaction, so the next
+ * insert gets an id above it (SQLite doc: autoinc.html). Throws what SQLite throws
+ * (SQLITE_BUSY past the busy timeout, a read-only store); then nothing changed.
+ */
 export function raiseSequences(db: Db, floor: Cursor): void {
   const raise = db.transaction(() => {
     for (const [table, value] of [['camera_updates', floor.camera], ['tile_updates', floor.tile]] as const) {

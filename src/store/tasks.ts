@@ -13,14 +13,19 @@ import type { RetentionPolicy } from './retention.js';
  */
 export interface StreamTask {
   op: 'stream';
+  /** The store's resolved path (open.ts resolveStorePath). */
   path: string;
+  /** Read the rows after this one (the highest seqs already sent). */
   cursor: Cursor;
+  /** Rows per table per batch (--batch-rows). */
   limit: number;
-  /** Poll interval where the folder cannot be watched. */
+  /** Poll interval where the folder cannot be watched, in ms (--poll-ms). */
   pollMs: number;
-  /** Interval of the safety check while watching. */
+  /** Interval of the safety check while watching, in ms. */
   safetyMs: number;
+  /** Where StreamMessages go and StreamControls come from; moved to the worker. */
   port: MessagePort;
+  /** Batches taken by the main thread (stream-messages.ts createCredit, slot TAKEN). */
   credit: Int32Array;
 }
 
@@ -53,16 +58,23 @@ export type StoreTask =
   /** Tiles with a seq in (after, upTo], in seq order: each coordinate's latest ('map') or all ('since'). */
   | { op: 'tiles'; path: string; read: 'map' | 'since'; after: number; upTo: number; limit: number };
 
+/** The snapshot: each camera's latest valid state (reader.ts snapshot), encoded. */
 export interface SnapshotResult {
+  /** The states in seq order, each framed in every encoding (PROTOCOL.md section 4.8). */
   batch: EncodedBatch;
+  /** The store's newest ids when read: live reading starts after it. */
   cursor: Cursor;
 }
 
+/** A producer write: stored, in one transaction, all or none. */
 export interface WriteResult {
+  /** The seq (row id) of each update, in the order given. */
   seqs: number[];
 }
 
+/** One retention run (up to 100 chunks of 5000 rows per table). */
 export interface PruneResult {
+  /** Rows deleted, both tables. */
   deleted: number;
   /** The highest tile seq retention has deleted so far (src/store/meta.ts). */
   tilesPrunedThrough: number;
@@ -80,16 +92,18 @@ export interface TileStateResult {
 /** One batch of the map or of the tile history, encoded like the store tail's. */
 export interface TilesResult {
   batch: EncodedBatch;
-  /** Read on from here. */
+  /** The highest seq looked at, invalid rows included: read on from here. */
   last: number;
+  /** The batch was full (`limit` rows): more may follow. */
   more: boolean;
 }
 
 /** The newest row id of each table, for the cursor-lag metric. */
 export type NewestResult = Cursor;
 
-/** The cameras asked about that have no row in the store any more. */
+/** The answer to `cameras-without-rows`. */
 export interface CamerasWithoutRowsResult {
+  /** The cameras asked about that have no row in the store any more, in the order asked. */
   cameras: string[];
 }
 

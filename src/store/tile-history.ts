@@ -5,7 +5,9 @@ import type { TileInput } from '../protocol/messages.js';
 import { checkTile } from '../protocol/validate.js';
 import type { Db } from './open.js';
 
+/** One batch of tile rows read by TileHistoryReader. */
 export interface TileRows {
+  /** Valid tiles in seq order: seq = row id, value = the validated tile (invalid rows skipped). */
   tiles: Array<{ seq: number; value: TileInput }>;
   /** The highest seq looked at (read on from here); `after` when none was. */
   last: number;
@@ -21,6 +23,11 @@ interface TileRow {
   ts: unknown;
 }
 
+/**
+ * The map and the tile history (PROTOCOL.md section 9.3, step 2), as statements prepared
+ * once on one connection. Methods run synchronously and throw what SQLite throws (busy past
+ * the busy timeout, I/O, a store without tile_updates).
+ */
 export class TileHistoryReader {
   private readonly latestAfter;
   private readonly rowsAfter;
@@ -38,7 +45,8 @@ export class TileHistoryReader {
 
   /**
    * The map as of seq `upTo`: each coordinate's latest tile with a seq in (after, upTo], at
-   * most `limit` of them, in seq order. Page with `after` = the previous `last`.
+   * most `limit` of them, in seq order. Page with `after` = the previous `last`. Seqs are row
+   * ids; `limit` is in rows.
    */
   latestPerCoordinate(after: number, upTo: number, limit: number): TileRows {
     return this.collect(this.latestAfter.all({ after, upTo, limit }) as TileRow[], after, limit);

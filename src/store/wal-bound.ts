@@ -21,7 +21,10 @@ export const WAL_CHECK_INTERVAL_MS = 250;
 /** How long the TRUNCATE checkpoint waits for a writer or a reader to finish, in ms. */
 const CHECKPOINT_BUSY_TIMEOUT_MS = 20;
 
-/** What a look at the WAL did: nothing to do, emptied it, or found it pinned by a reader. */
+/**
+ * What a look at the WAL did: nothing to do, emptied it, or found it pinned by a reader;
+ * `bytes`: the -wal file's size before the checkpoint.
+ */
 export type WalOutcome =
   | { state: 'within' }
   | { state: 'truncated'; bytes: number }

@@ -35,11 +35,23 @@ export type TimeSummary = Piscina['histogram']['runTime'];
 /** The stream task as the main thread asks for it (its port is moved to the worker). */
 export type StreamRequest = Omit<StreamTask, 'op' | 'path'>;
 
+/** How a StorePool's calls are made. */
 export interface StorePoolOptions {
   /** The snapshot holds the cameras with the newest rows, at most this many (--max-cameras); all by default. */
   maxCameras?: number;
 }
 
+/**
+ * Two piscina worker threads (workers/store-worker.ts) that run every SQLite query of the
+ * service, and one typed method per task (tasks.ts). `path` is the store's resolved path
+ * (open.ts resolveStorePath); the store must exist (the main thread creates it with
+ * openStore): workers attach to it and never create it.
+ *
+ * A task that fails rejects its promise with a plain Error whose message describes the cause
+ * (describeError: the SQLite code and text, StoreMissingError's or StoreNotUsableError's
+ * message, a SequenceResetPendingError's message for a write); the connection it used is
+ * dropped and the next task reopens the store. After close() every call rejects.
+ */
 export class StorePool {
   private readonly pool: Piscina;
 
@@ -55,10 +67,10 @@ export class StorePool {
     this.pool = new Piscina({ filename: workerFile(), minThreads: 2, maxThreads: 2, idleTimeout: Infinity, workerData: settings });
   }
 
+  /** Tasks waiting for a free worker now (both are busy): a gauge for /metrics. */
   get queueSize(): number {
     return this.pool.queueSize;
   }
-
 
   /** Tasks finished since start. */
   get completed(): number {
@@ -75,20 +87,42 @@ export class StorePool {
     return this.pool.run(task) as Promise<T>;
   }
 
+  /**
+   * The latest valid state of each camera (at most `maxCameras`, those with the newest rows),
+   * encoded, in seq order, and the cursor live reading continues after.
+   */
   snapshot(): Promise<SnapshotResult> {
     return this.run({ op: 'snapshot', path: this.path, maxCameras: this.options.maxCameras ?? -1 });
   }
 
-  /** Streams batches on `request.port` until told to stop; resolves then. */
+  /**
+   * Runs the store tail (workers/store-stream.ts) in a worker for as long as the service
+   * runs: batches and events are posted on `request.port` (moved to the worker) as
+   * StreamMessages, paced by `request.credit`. Resolves once a `stop` StreamControl is
+   * received; read errors are posted as `failed` and retried, and reject nothing. Rejects
+   * only when the task itself dies (the worker exits).
+   */
   stream(request: StreamRequest): Promise<void> {
     return this.pool.run({ op: 'stream', path: this.path, ...request } satisfies StoreTask, { transferList: [request.port] }) as Promise<void>;
   }
 
-  /** `floor`: the highest seqs sent so far, which a replaced store must not hand out again. */
+  /**
+   * Stores `updates` (validated; the caller bounds the batch) in one transaction with
+   * synchronous=FULL and resolves with their seqs in order: once resolved they are durable.
+   * `floor`: the highest seqs sent so far, which a replaced store must not hand out again;
+   * while the store's counters are below it the write rejects (SequenceResetPendingError's
+   * message) and nothing is stored. Rejects on SQLITE_BUSY after 1 s of another process's
+   * lock, or any other SQLite error; nothing is stored then either.
+   */
   write(updates: UpdateInput[], floor: Cursor): Promise<WriteResult> {
     return this.run({ op: 'write', path: this.path, updates, floor });
   }
 
+  /**
+   * Deletes what `policy` no longer keeps, as of now (Date.now), in chunks of 5000 rows per
+   * table and at most 100 chunks per call; call again later for the rest. Rejects on
+   * SQLite errors (rows deleted by earlier chunks stay deleted).
+   */
   prune(policy: RetentionPolicy): Promise<PruneResult> {
     return this.run({ op: 'prune', path: this.path, policy, now: Date.now() });
   }
@@ -120,6 +154,10 @@ export class StorePool {
     return this.run({ op: 'tiles', path: this.path, read, after, upTo, limit });
   }
 
+  /**
+   * Stops both workers at once (piscina destroy): tasks still queued or running, the stream
+   * included, reject; the workers' connections close with their threads.
+   */
   async close(): Promise<void> {
     await this.pool.destroy();
   }

@@ -3,6 +3,10 @@
 import type { UpdateInput } from '../protocol/messages.js';
 import type { Db } from './open.js';
 
+/**
+ * Inserts validated updates (producers', `--source-cmd`'s, the re-recorded states of a reset)
+ * on one write connection, with statements prepared once.
+ */
 export class StoreWriter {
   private readonly insertCamera;
   private readonly insertTile;
@@ -18,7 +22,12 @@ export class StoreWriter {
     );
   }
 
-  /** All or nothing: on error no update of the batch is stored. */
+  /**
+   * Stores `updates` in one transaction (nested in the caller's, if any) and returns each
+   * one's row id, which is its seq, in the order given. All or nothing: on error (SQLITE_BUSY
+   * past the busy timeout, a full disk, a read-only store) no update of the batch is stored
+   * and the error is thrown.
+   */
   insert(updates: readonly UpdateInput[]): number[] {
     return this.insertAll(updates);
   }

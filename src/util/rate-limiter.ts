@@ -13,19 +13,30 @@ import { TokenBucket } from './token-bucket.js';
 
 /** How much faster than the rate the short bucket refills: the share of a period forgiven per period. */
 export const JITTER_ALLOWANCE = 0.1;
-/** The long bucket holds this much time's worth of updates. */
+/** The long bucket holds this much time's worth of updates, in seconds (at least `burst`). */
 const SUSTAINED_WINDOW_S = 0.25;
 
+/**
+ * Latest-wins rate limit of one client and camera (PROTOCOL.md section 6, rules 4 and 5):
+ * lets updates pass at `ratePerSecond` on average, the first after a quiet period at once,
+ * without a late arrival delaying every later one (two token buckets, see above). Times are
+ * ms on the caller's clock (the scheduler's in the stream graph, virtual time in tests).
+ */
 export class RateLimiter {
   private readonly short: TokenBucket;
   private readonly sustained: TokenBucket;
 
+  /**
+   * `ratePerSecond`: the client's max_hz (> 0); `burst`: updates that may pass back to back
+   * after a quiet period (>= 1); `now`: creation time in ms. Throws RangeError (from
+   * TokenBucket) when the rate is not > 0 or the burst not >= 1.
+   */
   constructor(ratePerSecond: number, burst: number, now: number) {
     this.short = new TokenBucket(ratePerSecond * (1 + JITTER_ALLOWANCE), burst, now);
     this.sustained = new TokenBucket(ratePerSecond, Math.max(burst, Math.ceil(ratePerSecond * SUSTAINED_WINDOW_S)), now);
   }
 
-  /** Lets one update pass if both buckets allow it. */
+  /** Lets one update pass at `now` (ms) if both buckets allow it: true when it passed (a token of each spent). */
   take(now: number): boolean {
     if (!this.short.has(now) || !this.sustained.has(now)) return false;
     this.short.take(now);
@@ -42,7 +53,7 @@ export class RateLimiter {
     return Math.max(this.short.fillMs, this.sustained.fillMs);
   }
 
-  /** Milliseconds until an update may pass (0 when one may now). */
+  /** Milliseconds from `now` (ms) until an update may pass, rounded up (0 when one may now). */
   msUntilPass(now: number): number {
     return Math.max(this.short.msUntilToken(now), this.sustained.msUntilToken(now));
   }

@@ -5,11 +5,23 @@
 /** Tolerance for floating-point refill arithmetic: 1/60 s is not exact in binary. */
 const EPSILON = 1e-9;
 
+/**
+ * A token bucket of `burst` tokens, full at creation, refilled continuously at
+ * `ratePerSecond` tokens per second up to `burst`; each pass spends one token. Every `now`
+ * is a time in ms on the caller's clock (any origin, never going back). Used for the
+ * producer flood limit (`--max-producer-rate`, error `rate_limited`: PROTOCOL.md section 4.6)
+ * and, twice, inside RateLimiter (PROTOCOL.md section 6).
+ */
 export class TokenBucket {
   private tokens: number;
   private updatedAt: number;
   private readonly perMs: number;
 
+  /**
+   * `ratePerSecond`: tokens added per second (> 0, fractions allowed); `burst`: capacity in
+   * tokens (>= 1, also the tokens it starts with); `now`: the creation time, in ms.
+   * Throws RangeError when the rate is not > 0 or the burst not >= 1 (NaN included).
+   */
   constructor(
     ratePerSecond: number,
     private readonly burst: number,
@@ -29,20 +41,20 @@ export class TokenBucket {
     }
   }
 
-  /** Whether a token is available now (nothing is spent). */
+  /** Whether a token is available at `now` (ms); nothing is spent. */
   has(now: number): boolean {
     this.refill(now);
     return this.tokens + EPSILON >= 1;
   }
 
-  /** Spends a token if one is available. */
+  /** Spends a token if one is available at `now` (ms): true when it did (the pass is allowed). */
   take(now: number): boolean {
     if (!this.has(now)) return false;
     this.tokens = Math.max(0, this.tokens - 1);
     return true;
   }
 
-  /** Milliseconds until a token is available (0 when one is). */
+  /** Milliseconds from `now` (ms) until a token is available, rounded up (0 when one is). */
   msUntilToken(now: number): number {
     this.refill(now);
     const missing = 1 - this.tokens;
