@@ -39,23 +39,31 @@ export interface Bus {
   stop(): Promise<void>;
 }
 
-/** The bus of a single node: a pass-through, in publication order. */
+/**
+ * The bus of a single node: a pass-through, in publication order. `seq` is the store's row id
+ * (camera_updates.id, tile_updates.id), already in the frames; nothing is buffered (a batch
+ * reaches the subscribers of `frames` synchronously, inside `publish`).
+ */
 export class InProcessBus implements Bus {
   private readonly subject = new Subject<readonly ReadyFrame[]>();
   readonly frames: Observable<readonly ReadyFrame[]> = this.subject.asObservable();
 
+  /** Emits `frames` on `frames` as they are, at once (same batch, same order). */
   publish(frames: readonly ReadyFrame[]): void {
     this.subject.next(frames);
   }
 
+  /** `local` as it is: with one node, the store's latest states are the latest there are. */
   async snapshot(local: readonly ReadyFrame[]): Promise<readonly ReadyFrame[]> {
     return local;
   }
 
+  /** Always `ok` (no connection to lose). */
   state() {
     return { state: 'ok' as const, detail: null };
   }
 
+  /** Completes `frames`; a later `publish` emits nothing. */
   async stop(): Promise<void> {
     this.subject.complete();
   }

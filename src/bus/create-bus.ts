@@ -8,12 +8,23 @@ import { defaultNodeId, RedisBus } from './redis/redis-bus.js';
 /** Like a camera id: it travels in every envelope and shows in logs. */
 const NODE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/**
+ * The serve settings the bus is made from (README settings table): `redis`: --redis
+ * (WIRECAM_REDIS_URL), a redis:// or rediss:// URL, or undefined for one node; `node-id`:
+ * --node-id (default: host name and a random suffix); `tile-history`: --tile-history, tiles
+ * kept in Redis's history stream (default 100000).
+ */
 export interface BusSettings {
   redis: string | undefined;
   'node-id': string | undefined;
   'tile-history'?: number;
 }
 
+/**
+ * The node's bus: an InProcessBus without `redis`, else a RedisBus (not connected yet: its
+ * `snapshot` connects). Throws ConfigError, before anything connects, when `redis` is not a
+ * URL or not redis:/rediss:, or the node id is not 1 to 64 of A-Z a-z 0-9 _ . : -.
+ */
 export function createBus(settings: BusSettings, log: Logger): Bus {
   const url = settings.redis;
   if (url === undefined) return new InProcessBus();

@@ -7,14 +7,26 @@ import type { StorePool } from '../store/worker-pool.js';
 /** One batch of tiles, in seq order, ready to write (all three frame formats). */
 export interface TileBatch {
   frames: ReadyFrame[];
-  /** Read on from this seq. */
+  /**
+   * Read on from this seq: the last row or entry read, also one left out (invalid, or not
+   * its coordinate's latest).
+   */
   last: number;
-  /** More may follow. */
+  /** More may follow: the batch hit its `limit` (rows), read again after `last`. */
   more: boolean;
 }
 
+/**
+ * Which tiles a read returns (PROTOCOL.md section 9.3): `map`, the latest tile of each
+ * coordinate (`tiles=map`); `since`, every tile in seq order (a resume, `tiles_since`).
+ */
 export type TileRead = 'map' | 'since';
 
+/**
+ * The tile history a node serves maps and resumes from (PROTOCOL.md section 9): tile seqs
+ * of one `epoch`, never reused within it. Reads go to the worker pool or to Redis, never
+ * on the broadcast path.
+ */
 export interface TileHistory {
   /** Loads the epoch and horizon; resolves with the newest tile seq there is (0: none). */
   start(): Promise<number>;
@@ -38,7 +50,10 @@ export interface TileHistory {
   stop?(): Promise<void>;
 }
 
-/** The store's history, read in the worker pool. */
+/**
+ * The store's history (one node), read in the worker pool: the epoch is the store's
+ * (`wirecam_meta`), the horizon the highest tile seq retention deleted.
+ */
 export class StoreTileHistory implements TileHistory {
   private currentEpoch = '';
   private prunedThrough = 0;
@@ -49,6 +64,10 @@ export class StoreTileHistory implements TileHistory {
     private readonly cursor: () => number,
   ) {}
 
+  /**
+   * Loads the store's epoch and horizon; resolves with the store tail's tile cursor (tiles
+   * above it still reach clients live). Rejects when the worker cannot read the store.
+   */
   async start(): Promise<number> {
     const state = await this.pool.tileState();
     this.currentEpoch = state.epoch;
@@ -56,10 +75,12 @@ export class StoreTileHistory implements TileHistory {
     return this.cursor();
   }
 
+  /** The store's epoch ('' before `start`; a new one after `replaced`). */
   epoch(): string {
     return this.currentEpoch;
   }
 
+  /** The highest tile seq retention has deleted (0: none), from `start` and `pruned`. */
   async horizon(): Promise<number> {
     return this.prunedThrough;
   }
@@ -74,6 +95,10 @@ export class StoreTileHistory implements TileHistory {
     if (seq > this.prunedThrough) this.prunedThrough = seq;
   }
 
+  /**
+   * One task in the worker pool (StorePool.tiles): at most `limit` rows with a seq in
+   * (after, upTo]. Rejects when the store cannot be read.
+   */
   async read(kind: TileRead, after: number, upTo: number, limit: number): Promise<TileBatch> {
     const result = await this.pool.tiles(kind, after, upTo, limit);
     return { frames: framesOf(result.batch, () => 0), last: result.last, more: result.more };

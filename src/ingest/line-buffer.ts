@@ -6,6 +6,7 @@
 
 /** What the buffer hands back: whole lines, and the lines it had to drop for their length. */
 export interface LineSink {
+  /** One whole line, without its newline (a \r before it is kept). */
   line(text: string): void;
   /** A line longer than the bound was dropped; `head` is its first HEAD_CHARS characters. */
   tooLong(head: string): void;

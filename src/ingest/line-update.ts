@@ -14,6 +14,11 @@ import { checkCamera, checkTile, type Checked, type RejectReason } from '../prot
  */
 export type LineRejectReason = RejectReason | 'not_an_update' | 'bad_json' | 'unknown_type' | 'line_too_long' | 'incomplete_line';
 
+/**
+ * What one line is: an update, checked like a producer's (protocol/validate.ts), ready to
+ * queue; a blank line (nothing, not counted); or an invalid line, with its reason and a
+ * short message for the log.
+ */
 export type ParsedLine =
   | { kind: 'update'; update: UpdateInput }
   | { kind: 'blank' }
@@ -30,6 +35,11 @@ const SPACE = /\s+/y;
 // eslint-disable-next-line no-control-regex
 const CONTROL_SEQUENCES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]/g;
 
+/**
+ * `line` without terminal control sequences (ECMA-48 CSI and OSC sequences, other ESC
+ * sequences, C0 controls other than tab and newline, DEL), so that a coloured line parses
+ * like a plain one.
+ */
 export function stripControlSequences(line: string): string {
   return line.replace(CONTROL_SEQUENCES, '');
 }
@@ -38,7 +48,14 @@ function invalid(reason: LineRejectReason, message: string): ParsedLine {
   return { kind: 'invalid', reason, message };
 }
 
-/** The pairs of a key=value line, or null when some text is not a pair. */
+/**
+ * The pairs of a key=value line, or null when some text is not a pair (or there is none).
+ * Keys are [A-Za-z_][A-Za-z0-9_]*; a value is bare (up to the next space) or a JSON string in
+ * double quotes. x, y, zoom, target_x, target_y, target_zoom and timestamp become numbers
+ * (NaN when not one, for the validation to refuse), every other value stays text; a later
+ * key wins.
+ * Throws SyntaxError for a quoted value with an escape JSON does not know (e.g. "\q").
+ */
 export function parsePairs(line: string): Record<string, unknown> | null {
   const fields: Record<string, unknown> = {};
   let at = 0;
@@ -62,7 +79,12 @@ function fromChecked<T>(checked: Checked<T>, wrap: (value: T) => UpdateInput): P
   return checked.ok ? { kind: 'update', update: wrap(checked.value) } : invalid(checked.reason, checked.message);
 }
 
-/** `now` is the timestamp of an update that gives none. */
+/**
+ * One line of output (control sequences stripped, trimmed) to an update: a JSON object, or
+ * key=value pairs; `type` defaults to camera_update. `now` (ms since the Unix epoch) is the
+ * timestamp of an update that gives none. Invalid input gives `invalid`, never an exception,
+ * except as parsePairs throws.
+ */
 export function parseLine(raw: string, now: number): ParsedLine {
   const line = stripControlSequences(raw).trim();
   if (line === '') return { kind: 'blank' };

@@ -8,14 +8,22 @@ import type { Cursor } from '../store/reader.js';
 import { describeError } from '../util/describe-error.js';
 import { Backoff } from '../util/backoff.js';
 
+/** The producer connection an update came from (a Session, or the --source-cmd source). */
 export interface ProducerSink {
+  /**
+   * Its connection id, recorded as the row's origin so that the update is not echoed back to
+   * it (PROTOCOL.md section 5); 0 for --source-cmd, whose updates reach every client.
+   */
   readonly id: number;
-  /** The update is stored durably under this seq. */
+  /** The update is committed (synchronous=FULL) as the row with id `seq`: `ack` it (PROTOCOL.md section 4.5). */
   acknowledge(seq: number): void;
 }
 
+/** What the writer reports (node.ts counts and logs it). */
 export interface ProducerWriterEvents {
+  /** `count` updates were committed in one transaction. */
   stored(count: number): void;
+  /** A write failed and will be retried; `pending`: updates now waiting, the failed batch included. */
   failed(error: unknown, pending: number): void;
   /** Called after every commit: the tail should read now. */
   committed(): void;
@@ -26,8 +34,9 @@ interface Queued {
   sink: ProducerSink;
 }
 
+/** Bounds of the writer (node.ts: 500 per transaction, 10,000 queued). */
 export interface ProducerWriterOptions {
-  /** Updates per transaction. */
+  /** Most updates per transaction. */
   maxBatch: number;
   /** Updates waiting for the store beyond this are refused (not acknowledged). */
   maxQueued: number;
@@ -35,6 +44,13 @@ export interface ProducerWriterOptions {
   floor: () => Cursor;
 }
 
+/**
+ * The producers' write queue (see the file's comment): updates wait in memory (one arriving
+ * while `maxQueued` wait is refused) and go to the store in the worker pool, at most
+ * `maxBatch` per transaction, one transaction at a time. A failed write (another process holds the lock past the busy
+ * timeout, the file is gone or read-only) is retried whole, in order, after 50 ms doubling to
+ * 2 s, until it succeeds or `abandon`; nothing is acknowledged before its commit.
+ */
 export class ProducerWriter {
   private queue: Queued[] = [];
   private inFlight: Promise<void> | null = null;
@@ -72,7 +88,8 @@ export class ProducerWriter {
 
   /**
    * Why updates are waiting for the store, when they are: writes failing (another process
-   * holds the lock, the file is gone) or one write taking longer than `slowMs`.
+   * holds the lock, the file is gone) or one write taking longer than `slowMs` (ms); null
+   * when neither. `now`: ms since the Unix epoch. For /healthz.
    */
   stalled(now: number, slowMs = 1000): string | null {
     if (this.failingSince !== 0) return `producer updates waiting for the store since ${Math.round((now - this.failingSince) / 1000)} s: ${this.lastFailure}`;
@@ -131,7 +148,10 @@ export class ProducerWriter {
     );
   }
 
-  /** Gives up on what is still queued (shutdown after a failing store). */
+  /**
+   * Gives up on what is still queued (shutdown after a failing store): returns how many
+   * updates were dropped, never acknowledged. A write in flight still completes.
+   */
   abandon(): number {
     const dropped = this.queue.length;
     this.queue = [];

@@ -25,10 +25,10 @@ import { parseLine, type LineRejectReason } from './line-update.js';
 import { LineBuffer } from './line-buffer.js';
 import { commandEnvironment } from './command-secrets.js';
 
-/** Longer lines are dropped (and counted) rather than buffered without bound. */
+/** Longer lines (UTF-16 code units) are dropped (and counted) rather than buffered without bound. */
 export const MAX_LINE_CHARS = 64 * 1024;
 /** A rejected line is logged cut to this many characters (after its secrets are masked). */
-export const LOGGED_LINE_CHARS = 200;
+const LOGGED_LINE_CHARS = 200;
 /** A run this long counts as healthy: the next restart starts from the shortest delay. */
 const HEALTHY_RUN_MS = 10_000;
 /** How long a stopped command has to exit after SIGTERM before SIGKILL. */
@@ -46,18 +46,29 @@ printf '\\n%s %d\\n' "$2" "$status"
 read -r _
 exit "$status"`;
 
+/** What a PtyCommandSource reports; startCommandSource logs each. */
 export interface CommandSourceEvents {
   /** A valid update; false when it could not be queued (it is then counted as dropped). */
   update(update: UpdateInput): boolean;
   /** `line`: the line as printed (a trailing \r removed), whole; the receiver cuts and masks it for a log. */
   rejected(reason: LineRejectReason, message: string, line: string): void;
+  /** A run began: `pid` of the runner shell (its process group), `run` counts from 1. */
   started(pid: number, run: number): void;
-  /** `code`: the command's exit status (128 + n when it was killed by signal n); `signal`: the runner's, when it was killed (stop). */
+  /**
+   * A run ended. `code`: the command's exit status (128 + n when it was killed by signal n);
+   * `signal`: the runner's, when it was killed (stop); `restartInMs`: the delay before the
+   * next run (ms), null when stopped.
+   */
   exited(info: { code: number; signal: number | null; restartInMs: number | null }): void;
   /** The command could not be started at all (e.g. node-pty is missing). */
   failed(error: unknown): void;
 }
 
+/**
+ * Counts since start: `runs` of the command; `lines` not blank (the end marker excluded);
+ * `updates` queued; `rejected` lines (invalid, too long, incomplete); `dropped` valid
+ * updates the queue refused.
+ */
 export interface CommandSourceStats {
   runs: number;
   lines: number;
@@ -66,11 +77,17 @@ export interface CommandSourceStats {
   dropped: number;
 }
 
+/** How the command is restarted. */
 export interface CommandSourceOptions {
-  /** Restart delays; the defaults suit a real program, tests shorten them. */
+  /**
+   * Restart delays in ms (default 500 doubling to 30,000, each cut by up to 20% at random;
+   * back to the shortest after a run of 10 s or more); the defaults suit a real program,
+   * tests shorten them.
+   */
   restart?: { initialDelayMs?: number; maxDelayMs?: number };
 }
 
+/** startCommandSource's options: the restart delays, and what to mask in the log. */
 export interface StartCommandOptions extends CommandSourceOptions {
   /** Values masked wherever the program's output or the command reaches the log (configuredSecrets() of command-secrets.ts). */
   secrets?: Iterable<string>;
@@ -87,7 +104,14 @@ interface Run {
   status: number | null;
 }
 
+/**
+ * Runs `command` (`/bin/sh -c`) under a pseudo-terminal (node-pty; TERM=dumb, 1000 columns,
+ * without wirecam's secrets in its environment) and turns each line of its output into an
+ * update (line-update.ts) for `events.update`, in order. Restarts it with backoff whenever it
+ * exits, until `stop`. Memory: one pending line of at most MAX_LINE_CHARS.
+ */
 export class PtyCommandSource {
+  /** Counts since start (CommandSourceStats); logged with every exit. */
   readonly stats: CommandSourceStats = { runs: 0, lines: 0, updates: 0, rejected: 0, dropped: 0 };
   private readonly backoff: Backoff;
   private current: Run | null = null;
@@ -234,8 +258,9 @@ function signalGroup(child: IPty, signal: NodeJS.Signals): void {
 /**
  * The source as `wirecam serve` runs it: updates go to `enqueue` (the producer writer, so
  * they are stored before they are broadcast), and what happens to the command is logged,
- * invalid lines at most once per reason and interval, cut to LOGGED_LINE_CHARS characters
- * with every one of `options.secrets` masked first. Rejects when node-pty cannot be loaded.
+ * invalid lines at most once per reason and interval, cut to LOGGED_LINE_CHARS (200)
+ * characters with every one of `options.secrets` masked first. Rejects when node-pty cannot
+ * be loaded.
  */
 export async function startCommandSource(
   command: string,

@@ -17,21 +17,29 @@ function positionAt(seconds: number): { x: number; y: number; zoom: number } {
   };
 }
 
+/**
+ * The state of `camera` at `seconds` into the path: an ellipse of 400 × 240 world units
+ * around the origin, once every 20 s, zoom breathing between 0.5 and 1.5 every 7 s; the
+ * target is where it will be 0.25 s later. `timestamp`: ms since the Unix epoch, as given.
+ */
 export function cameraAt(camera: string, seconds: number, timestamp: number): CameraInput {
   const now = positionAt(seconds);
   const ahead = positionAt(seconds + LOOKAHEAD_S);
   return { camera, ...now, target_x: ahead.x, target_y: ahead.y, target_zoom: ahead.zoom, timestamp };
 }
 
+/** A running path (runPath). */
 export interface PathRunner {
+  /** Stops writing; `done` resolves. */
   stop(): void;
-  /** Resolves when the run ends (duration reached or stopped). */
+  /** Resolves when the run ends (duration reached or stopped), with the number of states written. */
   done: Promise<number>;
 }
 
 /**
- * Calls `write` at `rate` per second, on an absolute schedule so the average rate is exact
- * whatever the timer jitter; stops after `durationS` (0: never) or on stop().
+ * Calls `write` at `rate` per second (Hz), on an absolute schedule so the average rate is exact
+ * whatever the timer jitter (above 1 kHz in bursts of up to 1000); stops after `durationS`
+ * seconds (0: never) or on stop(). The first state is written before runPath returns.
  */
 export function runPath(camera: string, rate: number, durationS: number, write: (state: CameraInput) => void): PathRunner {
   const periodMs = 1000 / rate;

@@ -4,11 +4,11 @@ import type { TileInput } from '../protocol/messages.js';
 import { cameraAt } from './simulated-camera.js';
 
 /** World units per tile: the viewer draws a tile as a square this big. */
-export const DEMO_TILE_SIZE = 64;
+const DEMO_TILE_SIZE = 64;
 const BRICKS = ['grass', 'stone', 'water', 'sand', 'brick'] as const;
 
 /** The tile under the demo camera at `seconds` into its path. */
-export function tileAt(seconds: number, timestamp: number): TileInput {
+function tileAt(seconds: number, timestamp: number): TileInput {
   const { x, y } = cameraAt('main', seconds, timestamp);
   const tx = Math.floor(x / DEMO_TILE_SIZE);
   const ty = Math.floor(y / DEMO_TILE_SIZE);
@@ -16,7 +16,10 @@ export function tileAt(seconds: number, timestamp: number): TileInput {
   return { x: tx, y: ty, brick, timestamp };
 }
 
-/** Calls `write` every `everyMs` (ms) with the tile under the camera, until the returned stop(). */
+/**
+ * Calls `write` every `everyMs` (ms) with the tile under the camera (camera `main`'s path,
+ * 64 world units a tile), until the returned stop(). The timer does not keep the process alive.
+ */
 export function runTiles(everyMs: number, write: (tile: TileInput) => void): () => void {
   const start = Date.now();
   const timer = setInterval(() => {

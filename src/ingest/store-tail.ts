@@ -11,17 +11,26 @@ import type { StoreReset } from '../store/sequence-reset.js';
 import type { WalOutcome } from '../store/wal-bound.js';
 import type { Origins } from './origins.js';
 
+/** How the worker reads (README settings: --batch-rows, --poll-ms). */
 export interface StoreTailOptions {
+  /** Rows read per table per batch (--batch-rows). */
   limit: number;
-  /** Poll interval, used only where the store's folder cannot be watched. */
+  /** Poll interval in ms, used only where the store's folder cannot be watched (--poll-ms). */
   pollMs: number;
-  /** Interval of the worker's safety check while it is woken by commits. */
+  /** Interval in ms of the worker's safety check while it is woken by commits (250). */
   safetyMs?: number;
 }
 
+/** What the tail reports to the node (node.ts logs them; `failed`/`recovered` set /healthz's store state). */
 export interface StoreTailEvents {
+  /** Rows that failed validation (table, id, reason); the cursor moved past them. */
   rejected(rows: readonly Rejected[]): void;
+  /**
+   * Reading failed (reported at first, then every few seconds while it lasts; the worker
+   * keeps trying), or the stream task itself died (it is started again after 1 s).
+   */
   failed(error: unknown): void;
+  /** Reading works again after `failed`. */
   recovered(): void;
   /**
    * The store's sequence space was reset (another file at the path, its sequence rolled
@@ -44,6 +53,13 @@ export interface StoreTailEvents {
 
 const RESTART_AFTER_MS = 1000;
 
+/**
+ * The main thread's end of the store stream (see the file's comment): `frames` emits each
+ * batch of ready frames in the order the worker read them (rows in id order per table),
+ * each frame's `origin` the producer that wrote it (Origins), 0 for another process's row.
+ * Flow control: the worker posts at most MAX_BATCHES_IN_FLIGHT (4) batches not yet taken
+ * here (stream-messages.ts); a batch is taken when it is emitted.
+ */
 export class StoreTail {
   private readonly subject = new Subject<readonly ReadyFrame[]>();
   readonly frames: Observable<readonly ReadyFrame[]> = this.subject.asObservable();
@@ -62,17 +78,27 @@ export class StoreTail {
     private readonly events: StoreTailEvents,
   ) {}
 
+  /** The last row id read per table (a copy): the stream continues after it. */
   get position(): Cursor {
     return { ...this.cursor };
   }
 
-  /** Reads the latest state of each camera and returns it; live reading continues after it. */
+  /**
+   * Reads the latest valid state of each camera (at most --max-cameras, those with the newest
+   * rows), in seq order, in one read transaction in the worker pool; live reading continues
+   * after it. Rejects when the store cannot be read.
+   */
   async snapshot(): Promise<ReadyFrame[]> {
     const result = await this.pool.snapshot();
     this.cursor = result.cursor;
     return framesOf(result.batch, () => 0);
   }
 
+  /**
+   * Starts the stream task in the worker pool after `position` (after `snapshot`, if taken).
+   * Does nothing when running or stopped. Never throws: if the task dies, `failed` is
+   * reported and it is started again after 1 s.
+   */
   start(): void {
     if (this.running !== null || this.stopped) return;
     const { port1, port2 } = new MessageChannel();
@@ -109,6 +135,7 @@ export class StoreTail {
     this.control({ type: 'check' });
   }
 
+  /** Tells the worker to stop, waits for the stream task to end, completes `frames`. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.control({ type: 'stop' });

@@ -33,7 +33,12 @@ export function loadRedis(): typeof Redis {
   return (createRequire(import.meta.url)('ioredis') as { Redis: typeof Redis }).Redis;
 }
 
-/** Where the bus stands with Redis (see the file's comment). */
+/**
+ * Where the bus stands with Redis: `connecting` (until the first join, in RedisBus.snapshot),
+ * `online` (publishing through Redis), `down` (a connection lost or a command failed: serving
+ * local clients only, with provisional seqs), `resyncing` (both connections back, settling
+ * with Redis: resync.ts). /healthz shows `ok` only while `online`.
+ */
 export type Phase = 'connecting' | 'online' | 'down' | 'resyncing';
 /** The bus's two connections, as named in log lines and on /healthz. */
 export type ConnectionName = 'commands' | 'subscriber';
@@ -48,11 +53,21 @@ export interface ConnectionHooks {
   message(message: Buffer): void;
 }
 
-/** The bus's connections to one Redis, their phase, and the last error they met. */
+/**
+ * The bus's connections to one Redis, their phase, and the last error they met. Commands fail
+ * fast while Redis is away (no offline queue, no retry, COMMAND_TIMEOUT_MS); ioredis
+ * reconnects with `reconnectDelay`. Connection errors are logged at debug level, rate-limited
+ * per connection; a lost connection at warn level when it ends `online`; one that stops
+ * answering PING (liveness.ts) at warn level, rate-limited, before its socket is destroyed.
+ */
 export class RedisConnections {
+  /** Scripts, reads and writes (publish.ts, resync.ts). */
   readonly commands: Redis;
+  /** The subscription to every camera's channel and the tile channel (`subscribe`). */
   readonly subscriber: Redis;
+  /** Set to `down` here on a loss or failed command; to `online`/`resyncing` by RedisBus and resync.ts. */
   phase: Phase = 'connecting';
+  /** One line for /healthz and logs, naming the connection: "commands connection: …". */
   lastError: string | null = null;
   /** Counts lost connections: a resync during which one was lost must run again. */
   losses = 0;
@@ -115,18 +130,22 @@ export class RedisConnections {
     }
   }
 
-  /** Starts connecting both connections and checking that they answer. */
+  /** Starts connecting both connections and checking that they answer (errors go to `lastError`). */
   connect(): void {
     this.commands.connect().catch(() => undefined);
     this.subscriber.connect().catch(() => undefined);
     for (const check of this.liveness) check.start();
   }
 
+  /** Both connections are ready (ioredis status `ready`): commands and subscription can run. */
   bothReady(): boolean {
     return this.commands.status === 'ready' && this.subscriber.status === 'ready';
   }
 
-  /** Resolves once both connections are ready; rejects after `timeoutMs` with the last error. */
+  /**
+   * Resolves once both connections are ready; rejects after `timeoutMs` (ms) with an Error
+   * carrying `lastError`, or "no answer from redis in N ms".
+   */
   untilConnected(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
@@ -149,7 +168,10 @@ export class RedisConnections {
     });
   }
 
-  /** Subscribes to every camera's channel and the tile channel; the error names the connection. */
+  /**
+   * Subscribes to every camera's channel (PSUBSCRIBE REDIS_NAMES.cameraPattern) and the tile
+   * channel. Throws an Error "subscriber connection: …" when either command fails.
+   */
   async subscribe(): Promise<void> {
     try {
       await this.subscriber.psubscribe(REDIS_NAMES.cameraPattern);
@@ -174,6 +196,7 @@ export class RedisConnections {
     for (const check of this.liveness) check.stop();
   }
 
+  /** Closes both sockets at once (ioredis `disconnect`, no QUIT: replies still pending are lost). */
   disconnect(): void {
     this.commands.disconnect();
     this.subscriber.disconnect();

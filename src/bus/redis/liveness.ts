@@ -17,6 +17,7 @@ export interface LivenessTarget {
   readonly status: string;
   /** The socket of the current connection: a reply only counts for the socket it was asked on. */
   readonly stream: unknown;
+  /** PING; a ReplyError rejection (LOADING, NOAUTH…) still counts as an answer. */
   ping(): Promise<unknown>;
 }
 
@@ -31,6 +32,7 @@ export interface LivenessTimers {
   afterInput(callback: () => void): void;
 }
 
+/** How often to ask, how long to wait, and whom to tell (ConnectionLiveness). */
 export interface LivenessOptions {
   /** Between two PINGs, in ms (LIVENESS_INTERVAL_MS by default). */
   intervalMs?: number;
@@ -38,6 +40,7 @@ export interface LivenessOptions {
   timeoutMs?: number;
   /** Called once per unanswered PING with the reason, e.g. "no reply to PING in 2000 ms". */
   onDead(reason: string): void;
+  /** The real timers (unref'd, so they never keep the process alive) by default. */
   timers?: LivenessTimers;
 }
 

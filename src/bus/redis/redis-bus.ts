@@ -43,13 +43,14 @@ import { TileCatchUp } from './tile-catch-up.js';
 
 /** The Redis bus's settings (src/bus/create-bus.ts builds them from --redis and friends). */
 export interface RedisBusOptions {
+  /** redis:// or rediss:// URL (checked by createBus), password included. */
   url: string;
   /** Marks this node's envelopes, so that it ignores its own on the subscription. */
   nodeId: string;
   log: Logger;
-  /** How long start waits for Redis before serving from the local store alone, in ms. */
+  /** How long `snapshot` waits for Redis before serving from the local store alone, in ms (3000). */
   startWaitMs?: number;
-  /** Tiles kept in the Redis history stream for clients' map and resume (--tile-history). */
+  /** Tiles kept in the Redis history stream for clients' map and resume (--tile-history, default 100000). */
   tileHistory?: number;
 }
 
@@ -61,10 +62,16 @@ export function defaultNodeId(): string {
   return `${hostname()}-${randomBytes(3).toString('hex')}`;
 }
 
-/** The bus between nodes sharing one Redis (see the file's comment and bus.ts). */
+/**
+ * The bus between nodes sharing one Redis (see the file's comment and bus.ts). Connects only
+ * in `snapshot`; `frames` emits nothing before it. Publishing and resynchronising run one
+ * step at a time, in order; a step that throws is logged ("redis bus step failed") and the
+ * next one runs.
+ */
 export class RedisBus implements Bus {
   private readonly subject = new Subject<readonly ReadyFrame[]>();
   readonly frames: Observable<readonly ReadyFrame[]> = this.subject.asObservable();
+  /** --node-id: marks this node's envelopes; also names it in logs and RedisTileHistory. */
   readonly nodeId: string;
   private readonly connections: RedisConnections;
   private readonly log: Logger;
@@ -124,10 +131,19 @@ export class RedisBus implements Bus {
     });
   }
 
+  /** `ok` while online; `degraded` while connecting, down or resynchronising (RedisConnections.state). */
   state(): { state: BusState; detail: string | null } {
     return this.connections.state();
   }
 
+  /**
+   * Queues `frames` for publish.ts, after the steps already queued. Online, each gets its
+   * seq from the publish script; camera states then reach `frames` from the script's reply,
+   * tiles from their copy on the subscription (tile-sequencer.ts). Down (or when the script
+   * fails), they reach `frames` with provisional seqs, and each camera's latest and up to
+   * 10,000 tiles (publish.ts) are published at the next resync. Never throws; does nothing
+   * for an empty batch or after `stop`.
+   */
   publish(frames: readonly ReadyFrame[]): void {
     if (frames.length === 0 || this.stopped) return;
     this.enqueue(async () => {
@@ -138,7 +154,8 @@ export class RedisBus implements Bus {
   /**
    * Connects, then returns Redis's latest state of every camera merged with this node's own:
    * a camera Redis does not know yet (or knows an older state of) is published. When Redis
-   * cannot be reached in time, the node starts on its own store and resyncs later.
+   * cannot be reached within `startWaitMs`, the node starts on its own store and resyncs
+   * later: never rejects for Redis being away (the failure is logged and on /healthz).
    */
   async snapshot(local: readonly ReadyFrame[]): Promise<readonly ReadyFrame[]> {
     const { connections, shown } = this;
@@ -181,6 +198,11 @@ export class RedisBus implements Bus {
     return [...shown.latest.values()];
   }
 
+  /**
+   * Stops resyncing and the liveness checks, waits for the step in progress (at most 2 s;
+   * publishes still queued are skipped), closes both connections and completes `frames`.
+   * A second call does nothing.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

@@ -9,12 +9,14 @@
 // the winner as it is would make this node's clients go back.
 import type { ReadyFrame } from '../../protocol/ready-frame.js';
 
+/** One step of a resync for one camera, as planResync decides it (resync.ts carries it out). */
 export type ResyncAction =
   /** Redis's state is newer than what this node has: deliver it to the local clients. */
   | { type: 'deliver'; frame: ReadyFrame }
   /** Publish this state again with a fresh seq (and deliver it here with that seq). */
   | { type: 'republish'; frame: ReadyFrame };
 
+/** What this node holds for one camera when it (re)joins Redis. */
 export interface Mine {
   /** The newest state this node's clients have been sent (its seq is theirs to keep). */
   shown: ReadyFrame;
@@ -26,6 +28,15 @@ export interface Mine {
   accepted: ReadyFrame | null;
 }
 
+/**
+ * The actions that bring this node (`mine`, by camera id) and Redis (`theirs`: the latest
+ * state Redis holds per camera, seqs from its counters) to the same latest state, per camera:
+ * only Redis has it: deliver Redis's; only this node: republish its own; a state accepted
+ * here offline is newer (producer timestamp) than Redis's: republish it; else Redis's seq is
+ * above the one this node's clients saw: deliver it; below: republish the newer of the two
+ * (timestamp), so that no client sees seq go back; equal: nothing. Pure; at most one action
+ * per camera, the cameras only Redis has first.
+ */
 export function planResync(mine: ReadonlyMap<string, Mine>, theirs: ReadonlyMap<string, ReadyFrame>): ResyncAction[] {
   const actions: ResyncAction[] = [];
   for (const [camera, stored] of theirs) {

@@ -13,12 +13,20 @@ import { REDIS_NAMES } from './scripts.js';
 import { messageOfFrame } from './seq-template.js';
 import type { TileBatch, TileHistory, TileRead } from '../tile-history.js';
 
+/** Where the history is and who reads it. */
 export interface RedisTileHistoryOptions {
+  /** The same Redis URL as the bus (--redis). */
   url: string;
   /** This node's id: its own envelopes carry its producer origins. */
   nodeId: string;
 }
 
+/**
+ * The deployment's tile history in Redis (see the file's comment), on a connection of its own
+ * beside the bus's two. Each read is one XRANGE (plus one HMGET for a map); a read Redis does
+ * not answer within COMMAND_TIMEOUT_MS rejects, and the caller closes that client with 1011
+ * (PROTOCOL.md section 9.4).
+ */
 export class RedisTileHistory implements TileHistory {
   private readonly redis: Redis;
   private currentEpoch = '';
@@ -35,7 +43,11 @@ export class RedisTileHistory implements TileHistory {
     this.redis.on('error', () => undefined);
   }
 
-  /** Reads (or creates) the epoch; resolves with Redis's tile counter. Rejects when Redis cannot be reached. */
+  /**
+   * Reads (or creates, SET NX) the epoch; resolves with Redis's tile counter. Never rejects:
+   * with Redis away it takes a random epoch and resolves 0, so no resume is honoured until
+   * Redis answers again (`horizon` reads the epoch anew).
+   */
   async start(): Promise<number> {
     await this.redis.connect().catch(() => undefined);
     try {
@@ -48,11 +60,16 @@ export class RedisTileHistory implements TileHistory {
     }
   }
 
+  /** The deployment's epoch (REDIS_NAMES.epoch), as last read. */
   epoch(): string {
     return this.currentEpoch;
   }
 
-  /** The seq before the oldest entry kept; with none kept, the counter (nothing recoverable below it). */
+  /**
+   * The seq before the oldest entry kept; with none kept, the counter (nothing recoverable
+   * below it). Reads the epoch again first (Redis may have lost it). Rejects when Redis
+   * cannot be read.
+   */
   async horizon(): Promise<number> {
     await this.refreshEpoch();
     const [first] = await this.redis.xrange(REDIS_NAMES.tileHistory, '-', '+', 'COUNT', 1);
@@ -63,7 +80,8 @@ export class RedisTileHistory implements TileHistory {
   /**
    * Entries with a seq in (after, upTo]. For the map, an entry goes out when it is its
    * coordinate's latest; a coordinate whose latest is above `upTo` is left out here, as that
-   * newer tile reaches the client live (map-delivery.ts holds it).
+   * newer tile reaches the client live (map-delivery.ts holds it). An entry whose envelope
+   * is malformed is skipped. Rejects when Redis cannot be read.
    */
   async read(kind: TileRead, after: number, upTo: number, limit: number): Promise<TileBatch> {
     if (after >= upTo) return { frames: [], last: after, more: false };
@@ -88,6 +106,7 @@ export class RedisTileHistory implements TileHistory {
     return { frames: frames.filter((frame, i) => Number(latest[i]) === frame.seq), last, more };
   }
 
+  /** Closes the connection at once (reads in progress reject). */
   async stop(): Promise<void> {
     this.redis.disconnect();
   }

@@ -12,6 +12,12 @@
 import { withLegacy, type ReadyFrame } from '../../protocol/ready-frame.js';
 import { fillSeq, messageOfFrame, seqTemplate } from './seq-template.js';
 
+/**
+ * The tiles of one node's graph, in the order it delivers them (see the file's comment): what
+ * a method returns is to be delivered now, each tile with a seq above every one before.
+ * Holds this node's published tiles until their copy comes back on the subscription; all of
+ * them are delivered and released when the subscription goes (`flushAwaiting`).
+ */
 export class TileSequencer {
   private last = 0;
   /** This node's tiles, published, whose copy has not come back on the subscription yet. */
@@ -20,7 +26,7 @@ export class TileSequencer {
   private readonly early = new Set<number>();
   /** Delivered from the reply because the subscription was gone: their copy is a repeat. */
   private readonly deliveredFromReply = new Set<number>();
-  /** Tiles renumbered because they came below a seq already shown. */
+  /** Tiles renumbered because they came below a seq already shown (a count; tests read it). */
   renumbered = 0;
 
   /** The newest tile seq delivered by this node. */
@@ -33,7 +39,11 @@ export class TileSequencer {
     return this.last + 1;
   }
 
-  /** A tile from the subscription (or read back from Redis), this node's own included. */
+  /**
+   * A tile from the subscription (or read back from Redis), this node's own included: the
+   * tile to deliver (renumbered if needed), or null for a copy of one already delivered
+   * from the reply.
+   */
   fromSubscription(tile: ReadyFrame, own: boolean): ReadyFrame | null {
     if (own) {
       if (this.deliveredFromReply.delete(tile.seq)) return null;
