@@ -53,8 +53,8 @@ function invalid(reason: LineRejectReason, message: string): ParsedLine {
  * Keys are [A-Za-z_][A-Za-z0-9_]*; a value is bare (up to the next space) or a JSON string in
  * double quotes. x, y, zoom, target_x, target_y, target_zoom and timestamp become numbers
  * (NaN when not one, for the validation to refuse), every other value stays text; a later
- * key wins.
- * Throws SyntaxError for a quoted value with an escape JSON does not know (e.g. "\q").
+ * key wins. A quoted value that is not a valid JSON string (an escape JSON does not know,
+ * such as "\q") makes the line not a pair list: null. Never throws.
  */
 export function parsePairs(line: string): Record<string, unknown> | null {
   const fields: Record<string, unknown> = {};
@@ -69,7 +69,13 @@ export function parsePairs(line: string): Record<string, unknown> | null {
     at = PAIR.lastIndex;
     const key = match[1]!;
     let text = match[2]!;
-    if (text.startsWith('"')) text = JSON.parse(text) as string;
+    if (text.startsWith('"')) {
+      try {
+        text = JSON.parse(text) as string;
+      } catch {
+        return null;
+      }
+    }
     fields[key] = NUMERIC_FIELDS.has(key) ? (text.trim() === '' ? Number.NaN : Number(text)) : text;
   }
   return Object.keys(fields).length === 0 ? null : fields;
@@ -82,8 +88,7 @@ function fromChecked<T>(checked: Checked<T>, wrap: (value: T) => UpdateInput): P
 /**
  * One line of output (control sequences stripped, trimmed) to an update: a JSON object, or
  * key=value pairs; `type` defaults to camera_update. `now` (ms since the Unix epoch) is the
- * timestamp of an update that gives none. Invalid input gives `invalid`, never an exception,
- * except as parsePairs throws.
+ * timestamp of an update that gives none. Invalid input gives `invalid`, never an exception.
  */
 export function parseLine(raw: string, now: number): ParsedLine {
   const line = stripControlSequences(raw).trim();

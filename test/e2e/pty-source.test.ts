@@ -216,3 +216,17 @@ describe.skipIf(!hasPty)('wirecam serve --source-cmd: a line cut off is never ta
     expect(server.logs().find((l) => l.msg === 'source command stopped')).toMatchObject({ updates: 1, rejected: 1 });
   });
 });
+
+describe.skipIf(!hasPty)('wirecam serve --source-cmd: any line is input, never a crash', () => {
+  it('skips a line whose quoted value is not a JSON string, and keeps serving', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'quoted.db');
+    // "\q" is no JSON escape; the lines around it are valid.
+    const server = await startServer(['--db', db, '--source-cmd', String.raw`printf 'camera=q x=1 y=1 zoom=1\ntype=tile_update x=1 y=2 brick="a\\qb"\ncamera=q x=2 y=1 zoom=1\n'; exec sleep 60`]);
+    await waitFor(() => queryStore(db, "SELECT 1 FROM camera_updates WHERE camera = 'q'").length === 2, 'both valid lines stored');
+    expect(server.child.exitCode).toBeNull();
+    expect(server.logs().find((l) => l.msg === 'skipped invalid line from --source-cmd')).toMatchObject({ reason: 'not_an_update' });
+    const { code } = await stopProcess(server);
+    expect(code).toBe(0);
+  });
+});

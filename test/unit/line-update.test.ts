@@ -50,3 +50,22 @@ describe('helpers', () => {
     expect(stripControlSequences('\x1b]0;title\x07a\x1b[1;31mb\x1b[0mc\r')).toBe('abc');
   });
 });
+
+describe('parseLine on any input', () => {
+  it('never throws: every string is blank, an update or invalid with a reason', async () => {
+    const fc = (await import('fast-check')).default;
+    // Strings built from the characters the parsers care about, plus any text.
+    const piece = fc.oneof(
+      fc.constantFrom('x=', 'y=', 'zoom=', 'brick=', 'type=tile_update', 'camera=', '"', '\\', '\\q', '\\u12', '{', '}', ' ', '=', '1', '-2.5e3', 'NaN'),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const parsed = parseLine(pieces.join(''), NOW);
+        expect(['blank', 'update', 'invalid']).toContain(parsed.kind);
+      }),
+      { numRuns: 5000 },
+    );
+    expect(parseLine('type=tile_update x=1 y=2 brick="a\\qb"', NOW)).toMatchObject({ kind: 'invalid', reason: 'not_an_update' });
+  });
+});
