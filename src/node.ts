@@ -58,7 +58,9 @@ const COMMAND_PRODUCER = { id: 0, acknowledge: () => undefined };
  * stops it gracefully. Exported as `WirecamServer` too (src/index.ts), its public name.
  */
 export class WirecamNode {
+  /** What the service counts (reads, stores, refusals, errors sent), as /metrics and /healthz report it. */
   readonly counters: ServiceCounters = createCounters();
+  /** The fanout: connected clients, the snapshot (`hub.cameras`) and delivery counters. */
   readonly hub: Hub;
   private readonly edge: ServiceEdge;
   private readonly pool: StorePool;
@@ -84,6 +86,7 @@ export class WirecamNode {
   private readonly storeEvents: StoreEvents = { resets: 0, lastEvent: null, watch: 'polling' };
 
   private constructor(
+    /** The settings in force, `db` resolved to the one absolute store path. */
     readonly config: ServeConfig,
     private readonly log: Logger,
   ) {
@@ -178,6 +181,7 @@ export class WirecamNode {
     return node;
   }
 
+  /** The address and port listened on (the real port when --port 0 asked for any). */
   get address(): AddressInfo {
     return this.edge.address;
   }

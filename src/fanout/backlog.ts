@@ -4,7 +4,7 @@
 // leaves in one socket write, and dropping the lot is one assignment.
 
 /** Size of a backlog chunk in bytes; a frame larger than this gets a chunk of its own. */
-export const BACKLOG_CHUNK_BYTES = 64 * 1024;
+const BACKLOG_CHUNK_BYTES = 64 * 1024;
 
 /** A run of whole frames, written to the socket as one buffer. */
 export interface BacklogChunk {
@@ -23,6 +23,12 @@ interface OpenChunk {
   messageBytes: number;
 }
 
+/**
+ * The frames one client is owed, in order, as fixed-size chunks (BACKLOG_CHUNK_BYTES, 64 KiB)
+ * it owns: `push` copies a whole frame in, `shift` hands out the oldest chunk for one socket
+ * write. Unbounded itself: its owner (FanoutClient, `BacklogLimit.maxBytes`) checks `bytes`
+ * before each push.
+ */
 export class Backlog {
   private chunks: OpenChunk[] = [];
   /** Bytes held, all chunks together (the frames' lengths, not the chunks' capacity). */

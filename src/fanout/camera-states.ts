@@ -29,6 +29,7 @@ export const EVICTION_LOG_INTERVAL_MS = 10_000;
 /** Why a camera was forgotten: pushed out past the cap, or no longer in the store. */
 export type ForgetReason = 'cap' | 'store';
 
+/** The bound of a CameraStates, its clock, and who hears of evictions. */
 export interface CameraStatesOptions {
   /** Most cameras kept (--max-cameras), at least 1. */
   maxCameras: number;
@@ -43,6 +44,11 @@ export interface CameraStatesOptions {
 
 const asIs = (frame: ReadyFrame): ReadyFrame => frame;
 
+/**
+ * Latest frame per camera, in order of last update, at most `maxCameras` of them (see the
+ * module comment). Only frames with a higher seq than the one known are kept (PROTOCOL.md
+ * section 6, rule 1).
+ */
 export class CameraStates {
   private readonly states = new Map<string, ReadyFrame>();
   private oldest: IterableIterator<string> = this.states.keys();
@@ -61,10 +67,12 @@ export class CameraStates {
     return this.states.size;
   }
 
+  /** The cap on cameras kept (--max-cameras). */
   get maxCameras(): number {
     return this.options.maxCameras;
   }
 
+  /** The latest frame of `camera` (both encodings and legacy), or undefined when not known. */
   get(camera: string): ReadyFrame | undefined {
     return this.states.get(camera);
   }

@@ -9,16 +9,21 @@
 // was looked up: a newer row read meanwhile means the camera is back.
 import type { CameraStates } from './camera-states.js';
 
-/** How often the known cameras are checked against the store. */
-export const SWEEP_INTERVAL_MS = 5_000;
-/** Cameras looked up per worker task (a few ms of index probes). */
+/** How often the known cameras are checked against the store (ms). */
+const SWEEP_INTERVAL_MS = 5_000;
+/** Cameras looked up per worker task (a few ms of index probes), one task at a time. */
 export const SWEEP_CHUNK = 2_000;
 
+/** What the sweep asks of the store (StorePool in service): lookups run in a worker. */
 export interface CameraSweepStore {
-  /** Which of `cameras` have no row in the store any more. */
+  /**
+   * Which of `cameras` have no row in the store any more (at most SWEEP_CHUNK ids per call).
+   * A rejection (store unreadable) is passed to `CameraSweepHooks.failed`.
+   */
   camerasWithoutRows(cameras: string[]): Promise<string[]>;
 }
 
+/** Who hears what a sweep did (the node logs both, `failed` rate-limited). */
 export interface CameraSweepHooks {
   /** A sweep forgot `count` cameras (> 0). */
   forgotten(count: number): void;
@@ -26,6 +31,11 @@ export interface CameraSweepHooks {
   failed(error: unknown): void;
 }
 
+/**
+ * Forgets, from `states`, cameras whose rows are all gone from the store, every `intervalMs`
+ * (default SWEEP_INTERVAL_MS, 5 s). The node runs it only without --redis: with the Redis bus
+ * the snapshot holds other nodes' cameras, which this node's store does not have.
+ */
 export class CameraSweep {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;

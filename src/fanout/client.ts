@@ -10,39 +10,51 @@ import { Backlog } from './backlog.js';
  * sent or received (RFC 6455 section 5.5.1). `WebSocketTransport` is the one used in service.
  */
 export interface Transport {
+  /** Writes whole pre-framed WebSocket frames (RFC 6455 section 5.2); false when the socket's buffer is past its high-water mark. */
   write(data: Buffer): boolean;
+  /** Buffers writes until `uncork`, so that several frames leave in one TCP write. */
   cork(): void;
+  /** Ends a `cork`. */
   uncork(): void;
+  /** Bytes in the socket's own write buffer (Node's, not the client's backlog). */
   readonly writableLength: number;
+  /** True once a write returned false, until 'drain': the socket is backpressured. */
   readonly writableNeedDrain: boolean;
+  /** The socket is destroyed: nothing will be written. */
   readonly destroyed: boolean;
   /** False from the moment the closing handshake begins (either side) or the connection is gone. */
   readonly open: boolean;
+  /** Calls `listener` once when the socket's buffer has emptied after backpressure. */
   once(event: 'drain', listener: () => void): unknown;
 }
 
+/** What a client asked for (upgrade query or `subscribe` message, PROTOCOL.md sections 3 and 5). */
 export interface Subscription {
   /** null: every camera ("*"). */
   cameras: ReadonlySet<string> | null;
+  /** Most camera states per second per camera for this client (`max_hz`, already clamped to --max-hz). */
   maxHz: number;
   /** false: no tile updates at all (`tiles=none`, PROTOCOL.md section 9); absent: tiles too. */
   tiles?: boolean;
 }
 
+/** Whether `subscription` covers `camera` (always for "*"). */
 export function subscribes(subscription: Subscription, camera: string): boolean {
   return subscription.cameras === null || subscription.cameras.has(camera);
 }
 
 /** What a client reports to its hub about frames it handles on its own (under backpressure). */
 export interface ClientHooks {
+  /** `count` pending camera states were replaced by newer ones (for the coalesced counter). */
   coalesced(count: number): void;
+  /** `count` camera or tile messages, `bytes` of them, were written from the client's own queue. */
   sent(encoding: FrameFormat, count: number, bytes: number): void;
   /** The hub's clock (ms). */
   now(): number;
 }
 
-/** The default of `--slow-consumer-bytes`. */
-export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** The default of `--slow-consumer-bytes` (bytes). */
+const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /** How much a client may be owed, and who hears when it is owed more. */
 export interface BacklogLimit {
@@ -62,15 +74,6 @@ export interface BacklogLimit {
 }
 
 /**
- * One connected client and the one writer of its socket's bytes. While the socket takes
- * them, frames go straight to it; once it is backpressured (`writableNeedDrain`), what the
- * client is owed waits here, bounded, not in Node's writable buffer: camera states conflate to
- * the newest per camera (PROTOCOL.md 6.2), tiles and messages queue in order up to
- * `BacklogLimit.maxBytes`, and everything waiting goes out on 'drain'. Once the WebSocket is
- * no longer open (a Close sent or received, RFC 6455 section 7.1), nothing more is written and
- * what was owed is dropped in O(1).
- */
-/**
  * The audience group a client is in, as the client, the hub and map delivery see it
  * (group.ts `AudienceGroup` implements it; the hub finds the group itself by `key`).
  */
@@ -83,9 +86,19 @@ export interface Membership {
   holds(camera: string): boolean;
 }
 
+/**
+ * One connected client and the one writer of its socket's bytes. While the socket takes
+ * them, frames go straight to it; once it is backpressured (`writableNeedDrain`), what the
+ * client is owed waits here, bounded, not in Node's writable buffer: camera states conflate to
+ * the newest per camera (PROTOCOL.md 6.2), tiles and messages queue in order up to
+ * `BacklogLimit.maxBytes`, and everything waiting goes out on 'drain'. Once the WebSocket is
+ * no longer open (a Close sent or received, RFC 6455 section 7.1), nothing more is written and
+ * what was owed is dropped in O(1).
+ */
 export class FanoutClient {
+  /** The audience group it receives broadcast frames through; null before `Hub.enter` and after leaving. */
   group: Membership | null = null;
-  /** Index in the group's client array (swap-remove on leave). */
+  /** Index in the group's client array (swap-remove on leave); -1 outside a group. */
   slot = -1;
   /**
    * Newest camera frame per camera held back while the socket is backpressured (PROTOCOL.md
@@ -112,11 +125,15 @@ export class FanoutClient {
     this.flush();
   };
 
+  /** `limit`: backlog bound and overflow callback (default: DEFAULT_MAX_BACKLOG_BYTES, 4 MiB, no callback). */
   constructor(
+    /** The session id (also a produced frame's `origin`: a producer is not sent its own updates). */
     readonly id: number,
     /** The frame it receives: its encoding, or 'legacy' in legacy JSON mode. */
     readonly encoding: FrameFormat,
+    /** Where its bytes go (WebSocketTransport in service). */
     readonly transport: Transport,
+    /** What it receives; replaced only through `Hub.resubscribe`. */
     public subscription: Subscription,
     private readonly hooks: ClientHooks,
     limit: BacklogLimit = {},

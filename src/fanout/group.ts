@@ -7,13 +7,21 @@ import { GateTable } from '../pipeline/gate-table.js';
 import { Wakeup, nodeTimer } from '../pipeline/wakeup.js';
 import type { FanoutClient, Subscription } from './client.js';
 
+/** What a group needs from its hub (the Hub implements it). */
 export interface GroupHost {
   /** The group has frames due: deliver them at the end of this tick. */
   markDue(group: AudienceGroup): void;
+  /** `count` camera states were replaced by newer ones in the group's gates (for the coalesced counter). */
   coalesced(count: number): void;
+  /** The hub's clock (ms): the gates' time. */
   now(): number;
 }
 
+/**
+ * The key of the audience group for `encoding` and `subscription`:
+ * `encoding|maxHz|cameras` (cameras sorted and comma-joined, `*` for all), plus `|no-tiles`
+ * for `tiles=none`. Equal keys receive equal bytes at equal moments.
+ */
 export function groupKey(encoding: FrameFormat, subscription: Subscription): string {
   const cameras = subscription.cameras === null ? '*' : [...subscription.cameras].sort().join(',');
   return `${encoding}|${subscription.maxHz}|${cameras}${subscription.tiles === false ? '|no-tiles' : ''}`;
@@ -26,6 +34,7 @@ export function groupKey(encoding: FrameFormat, subscription: Subscription): str
  * the stream graph has already done that and frames are due at once.
  */
 export class AudienceGroup {
+  /** Its members, in no particular order (swap-remove: `FanoutClient.slot` is the index). */
   readonly clients: FanoutClient[] = [];
   /** Frames to write at the next flush, in the order they became due. */
   private due: ReadyFrame[] = [];
@@ -41,9 +50,13 @@ export class AudienceGroup {
   /** Bytes the last `deliver()` wrote, all members together (for the bytes-sent counter). */
   deliveredBytes = 0;
 
+  /** @throws RangeError when throttled and `subscription.maxHz` is not > 0 or `burst` not >= 1. */
   constructor(
+    /** `groupKey(encoding, subscription)`: its key in the hub. */
     readonly key: string,
+    /** The frame format written to every member. */
     readonly encoding: FrameFormat,
+    /** What every member asked for. */
     readonly subscription: Subscription,
     /** Below the server's maximum: the stream graph already enforces that one. */
     throttled: boolean,
@@ -62,12 +75,14 @@ export class AudienceGroup {
     this.wakeup = new Wakeup(() => host.now(), nodeTimer, this.wake);
   }
 
+  /** Makes `client` a member (sets its `group` and `slot`); the hub sends its snapshot first. */
   add(client: FanoutClient): void {
     client.group = this;
     client.slot = this.clients.length;
     this.clients.push(client);
   }
 
+  /** Removes a member in O(1) (the last member takes its slot); `client` must be a member. */
   remove(client: FanoutClient): void {
     const last = this.clients.pop()!;
     if (last !== client) {
@@ -119,6 +134,8 @@ export class AudienceGroup {
   /**
    * Writes what is due to every member: one buffer, one write per member that is caught up;
    * members that are behind, closing, or owed a different selection go frame by frame.
+   * Returns how many frames were written now, all members together (queued ones are counted
+   * by the client when written); `deliveredBytes` holds their bytes.
    */
   deliver(): number {
     const frames = this.due;

@@ -7,10 +7,13 @@ import { FanoutClient, subscribes, type BacklogLimit, type ClientHooks, type Sub
 import { AudienceGroup, groupKey, type GroupHost } from './group.js';
 import { CameraStates, DEFAULT_MAX_CAMERAS } from './camera-states.js';
 
+/** The hub's rate settings, clock, latency tap and camera-state store. */
 export interface HubOptions {
-  /** The server's maximum rate; groups at this rate are not throttled again here. */
+  /** The server's maximum rate (--max-hz, per second per camera); groups at this rate are not throttled again here. */
   maxHz: number;
+  /** Token bucket size of throttled groups' gates (--burst), >= 1. */
   burst: number;
+  /** The hub's clock (ms): gates, backlog waits, `lastPublishedAt`; Date.now by default. */
   now?: () => number;
   /**
    * Called once per frame and audience group as the frame is written to the group's sockets
@@ -21,6 +24,7 @@ export interface HubOptions {
   cameras?: CameraStates;
 }
 
+/** What the hub counts for /metrics (`wirecam_messages_sent_total`, `wirecam_bytes_sent_total`, `wirecam_updates_coalesced_total`). */
 export interface HubCounters {
   /** Camera and tile messages written to sockets, by frame format (legacy: legacy JSON mode). */
   sent: Record<FrameFormat, number>;
@@ -30,8 +34,16 @@ export interface HubCounters {
   coalesced: number;
 }
 
+/**
+ * Delivers each published frame to every subscribed client: groups clients by audience
+ * (`groupKey`), keeps the snapshot (`cameras`), and writes each tick's due frames, group by
+ * group, once per `setImmediate`. Camera states keep seq order per camera (PROTOCOL.md
+ * section 6, rule 1): a frame not newer than the known state is dropped by `publish`.
+ */
 export class Hub implements GroupHost {
+  /** Every registered client (joined or with its map in progress). */
   readonly clients = new Set<FanoutClient>();
+  /** Messages, bytes and coalesced states since start. */
   readonly counters: HubCounters = { sent: { json: 0, msgpack: 0, legacy: 0 }, bytes: { json: 0, msgpack: 0, legacy: 0 }, coalesced: 0 };
   /** The latest state of each camera, bounded (src/fanout/camera-states.ts). */
   readonly cameras: CameraStates;
@@ -41,6 +53,7 @@ export class Hub implements GroupHost {
   private dueGroups: AudienceGroup[] = [];
   private flushScheduled = false;
   private lastUpdateAt = 0;
+  /** The hub's clock (ms), `HubOptions.now`. */
   readonly now: () => number;
   private readonly clientHooks: ClientHooks = {
     coalesced: (count) => this.coalesced(count),
@@ -56,6 +69,7 @@ export class Hub implements GroupHost {
     this.cameras = options.cameras ?? new CameraStates({ maxCameras: DEFAULT_MAX_CAMERAS });
   }
 
+  /** Cameras with a known state (the snapshot's size; `wirecam_cameras`, /healthz `cameras`). */
   get cameraCount(): number {
     return this.cameras.size;
   }
@@ -65,7 +79,7 @@ export class Hub implements GroupHost {
     return this.lastUpdateAt;
   }
 
-
+  /** Adds `count` camera states replaced before they were written (stream graph, groups, clients). */
   coalesced(count: number): void {
     this.counters.coalesced += count;
   }
@@ -156,6 +170,12 @@ export class Hub implements GroupHost {
     this.leaveGroup(client);
   }
 
+  /**
+   * One frame from the stream graph: a tile goes to every group (each skips it for
+   * `tiles=none`); a camera state newer than the known one becomes the snapshot's and goes to
+   * the groups subscribed to its camera; an older or equal one is dropped. Writes happen at
+   * the end of the tick (`flush`).
+   */
   publish(frame: ReadyFrame): void {
     if (frame.kind === 'tile') {
       this.lastUpdateAt = this.now();
@@ -168,6 +188,7 @@ export class Hub implements GroupHost {
     for (const group of this.allCameraGroups) group.offer(frame);
   }
 
+  /** GroupHost: `group` has frames due; one `flush` is scheduled (setImmediate) for every group due this turn. */
   markDue(group: AudienceGroup): void {
     this.dueGroups.push(group);
     if (!this.flushScheduled) {
@@ -177,6 +198,10 @@ export class Hub implements GroupHost {
     }
   }
 
+  /**
+   * Delivers every group that has frames due, counts what was written, and observes latency
+   * once per frame and group. Runs from setImmediate; tests call it to deliver at once.
+   */
   readonly flush = (): void => {
     this.flushScheduled = false;
     const groups = this.dueGroups;

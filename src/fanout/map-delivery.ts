@@ -19,7 +19,9 @@ export interface TilePlan {
   read: { kind: TileRead; after: number } | null;
 }
 
+/** The tile history as a plan sees it (PROTOCOL.md section 9.1, `hello` fields). */
 export interface TileFacts {
+  /** The current epoch of the tile sequence space (hello.epoch). */
   epoch: string;
   /** The newest tile seq published (hello.tile_seq). */
   tileSeq: number;
@@ -41,19 +43,21 @@ export function planTiles(request: TileRequest, facts: TileFacts): TilePlan {
   return { recovered: false, read: request.tiles === 'map' ? { kind: 'map', after: 0 } : null };
 }
 
+/** Bounds of one client's map delivery (PROTOCOL.md section 9.4). */
 export interface MapDeliveryOptions {
-  /** Tiles read per batch. */
+  /** Tiles read per batch, in rows (--batch-rows); one socket write each. */
   batchRows: number;
-  /** Live tiles held for one client while its map is sent; past this it is closed. */
+  /** Live tiles held for one client while its map is sent (--map-held-tiles); past this it is closed with 4000. */
   maxHeld: number;
 }
 
+/** What the edge does at each step of a map delivery (src/server/edge.ts `mapEvents`). */
 export interface MapDeliveryEvents {
   /** The plan is known: write hello now (before any tile). */
   planned(client: FanoutClient, plan: TilePlan, tileSeq: number): void;
   /** The map could not be sent (history unreadable, too many live tiles held): close the client. */
   failed(client: FanoutClient, reason: string, error?: unknown): void;
-  /** The map was sent: `tiles` written, `ms` since the handshake. */
+  /** The map was sent: `tiles` written, `ms` since `deliver` began (the handshake). */
   delivered(client: FanoutClient, tiles: number, ms: number): void;
 }
 
@@ -64,6 +68,10 @@ interface InProgress {
   overflowed: boolean;
 }
 
+/**
+ * Every client's map or resume in progress (see the module comment), and the newest tile seq
+ * published (hello.tile_seq). The node passes it every frame (`observe`) before the hub.
+ */
 export class MapDeliveries {
   private newest: number;
   private readonly active = new Set<InProgress>();
@@ -85,7 +93,7 @@ export class MapDeliveries {
   }
 
   /** Clients whose map is being sent. */
-  get inProgress(): number {
+  private get inProgress(): number {
     return this.active.size;
   }
 

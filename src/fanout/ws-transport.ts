@@ -21,30 +21,37 @@ export class WebSocketTransport implements Transport {
     this.socket = socket;
   }
 
+  /** `readyState === OPEN`: false once a Close frame was sent or received (RFC 6455 section 5.5.1). */
   get open(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
   }
 
+  /** Writes whole frames to the socket; false when its buffer is past the high-water mark. */
   write(data: Buffer): boolean {
     return this.socket.write(data);
   }
 
+  /** `socket.cork()`: writes until `uncork` leave together. */
   cork(): void {
     this.socket.cork();
   }
 
+  /** `socket.uncork()`. */
   uncork(): void {
     this.socket.uncork();
   }
 
+  /** Bytes in the socket's write buffer. */
   get writableLength(): number {
     return this.socket.writableLength;
   }
 
+  /** The socket is backpressured until 'drain'. */
   get writableNeedDrain(): boolean {
     return this.socket.writableNeedDrain;
   }
 
+  /** The socket is destroyed. */
   get destroyed(): boolean {
     return this.socket.destroyed;
   }
@@ -54,6 +61,7 @@ export class WebSocketTransport implements Transport {
     return this.socket.remotePort;
   }
 
+  /** Listens once for the socket's 'drain'. */
   once(event: 'drain', listener: () => void): this {
     this.socket.once(event, listener);
     return this;

@@ -7,7 +7,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** A file served as is: its Content-Type header and bytes. */
 export interface Asset {
+  /** Always `text/javascript; charset=utf-8` today. */
   contentType: string;
   body: Buffer;
 }
@@ -55,11 +57,15 @@ function listScripts(): Map<string, string> {
   return files;
 }
 
+/**
+ * The viewer's scripts by URL path (see the module comment): listed once at construction,
+ * each read from disk at its first request and then kept (a few hundred KB in all).
+ */
 export class StaticAssets {
   private readonly files = listScripts();
   private readonly cache = new Map<string, Asset>();
 
-  /** The asset at a URL path, or null (a 404). */
+  /** The asset at a URL path, or null (a 404; also when the file cannot be read). Never throws. */
   get(pathname: string): Asset | null {
     const cached = this.cache.get(pathname);
     if (cached !== undefined) return cached;

@@ -7,6 +7,10 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+/**
+ * Configured tokens, kept as SHA-256 digests; `matches` compares against every one in
+ * constant time. Empty strings and undefined are left out.
+ */
 export class TokenSet {
   private readonly digests: Buffer[];
 
@@ -14,10 +18,12 @@ export class TokenSet {
     this.digests = tokens.filter((t): t is string => typeof t === 'string' && t !== '').map(digest);
   }
 
-  get size(): number {
+  /** How many tokens are configured. */
+  private get size(): number {
     return this.digests.length;
   }
 
+  /** Whether `token` is one of the set; takes the same time whichever matches, or none. */
   matches(token: string): boolean {
     const presented = digest(token);
     let found = false;

@@ -3,6 +3,10 @@ import { ERROR_CODES, type ErrorCode } from '../protocol/messages.js';
 import { REJECT_REASONS, type RejectReason } from '../protocol/validate.js';
 import type { FrameKind, ReadyFrame } from '../protocol/ready-frame.js';
 
+/**
+ * The service's own counters since start (all counts, no units but the ones named), mutated
+ * in place by whoever counts; /metrics mirrors them when scraped (src/server/metrics.ts).
+ */
 export interface ServiceCounters {
   /** Valid updates read from the store (every source ends up there), by kind. */
   updatesRead: Record<FrameKind, number>;
@@ -16,7 +20,9 @@ export interface ServiceCounters {
   rowsRejected: Record<RejectReason, number>;
   /** `error` messages sent, by code. */
   errorsSent: Record<ErrorCode, number>;
+  /** Clients closed with 4000 (PROTOCOL.md section 7). */
   slowConsumersClosed: number;
+  /** Connections terminated after --idle-timeout-ms of silence. */
   idleConnectionsTerminated: number;
   /**
    * Requests and upgrades refused with an HTTP answer (src/server/refusal.ts), by HTTP status,
@@ -31,6 +37,7 @@ function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
 }
 
+/** Every counter at zero, with a key for each reject reason and error code already present. */
 export function createCounters(): ServiceCounters {
   return {
     updatesRead: { camera: 0, tile: 0 },

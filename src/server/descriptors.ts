@@ -58,7 +58,7 @@ export class ConnectionGuard {
   private cause = '';
   private episodeTimer: NodeJS.Timeout | null = null;
   /** The cap in force; null when the limit is unknown. */
-  maxConnections: number | null = null;
+  private maxConnections: number | null = null;
 
   constructor(
     private readonly server: Server,
@@ -67,6 +67,11 @@ export class ConnectionGuard {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Sets `server.maxConnections` to `connectionBudget(limit, inUse)` when the limit is known
+   * (Linux /proc), and listens for 'drop' and accept errors (EMFILE, ENFILE). Call once, after
+   * the server listens.
+   */
   start(): void {
     const limit = descriptorLimit();
     const inUse = descriptorsInUse();
@@ -83,7 +88,7 @@ export class ConnectionGuard {
     });
   }
 
-  /** For /healthz. */
+  /** For /healthz: `limited`, with a one-line detail, within LIMITED_REPORT_MS of the last drop. */
   health(): { state: ConnectionsState; detail: string | null } {
     const sinceMs = this.now() - this.lastDropAt;
     if (sinceMs >= LIMITED_REPORT_MS) return { state: 'ok', detail: null };

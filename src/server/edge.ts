@@ -73,7 +73,9 @@ export interface EdgeCore {
  * stop order. Throws (from the constructor) for TLS files that cannot be read.
  */
 export class ServiceEdge {
+  /** Open WebSocket sessions; a session leaves when its socket closes. */
   readonly sessions = new Set<Session>();
+  /** GET /metrics, and the hub's latency tap (`observeLatency`). */
   readonly metrics: ServiceMetrics;
   /** The hooks map delivery calls (fanout/map-delivery.ts): hello first, or a close. */
   readonly mapEvents: MapDeliveryEvents;
@@ -181,6 +183,7 @@ export class ServiceEdge {
     };
   }
 
+  /** The address and port listened on, once `listen()` resolved (the real port for port 0). */
   get address(): AddressInfo {
     return this.http.address() as AddressInfo;
   }

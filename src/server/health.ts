@@ -19,11 +19,17 @@ export interface StoreEvents {
   watch: 'watched' | 'polling';
 }
 
+/** Where /healthz reads each figure, at the moment of the request. */
 export interface HealthSource {
+  /** When the service started (ms since the epoch). */
   startedAt: number;
+  /** Open WebSocket sessions. */
   clients(): number;
+  /** Cameras with a known state (the snapshot). */
   cameras(): number;
+  /** When the newest state or tile was published (ms since the epoch; 0: never). */
   lastUpdateAt(): number;
+  /** Whether the store can be read and written, and the error when not (one line). */
   store(): { state: StoreState; error: string | null };
   /** Store events (resets, watch); without it, not reported. */
   storeEvents?(): StoreEvents;
@@ -33,13 +39,23 @@ export interface HealthSource {
   connections?(): { state: ConnectionsState; detail: string | null };
 }
 
+/**
+ * The JSON body of GET /healthz (PROTOCOL.md section 8; README, "HTTP on the same port").
+ * Optional fields appear only when their source reports them, `*_error` only with a cause.
+ */
 export interface HealthReport {
+  /** `unavailable` (HTTP 503) when the store cannot be read; `degraded` (200) when it is busy, the bus is down or connections were dropped. */
   status: 'ok' | 'degraded' | 'unavailable';
+  /** Seconds since start, rounded. */
   uptime_s: number;
+  /** Open WebSocket sessions. */
   clients: number;
+  /** Cameras with a known state. */
   cameras: number;
+  /** Milliseconds since the newest state or tile was published; null: none yet. */
   last_update_age_ms: number | null;
   store: StoreState;
+  /** Why the store is not `ok`, one line. */
   store_error?: string;
   /** `watched` or `polling` (see StoreEvents). */
   store_watch?: StoreEvents['watch'];
@@ -47,9 +63,13 @@ export interface HealthReport {
   store_resets?: number;
   /** The last store event, one line. */
   store_event?: string;
+  /** The bus between nodes (with --redis). */
   bus?: BusState;
+  /** Why the bus is not `ok`, one line. */
   bus_error?: string;
+  /** `limited` while connections are being dropped at the descriptor limit (src/server/descriptors.ts). */
   connections?: ConnectionsState;
+  /** How many were dropped, why, and how long ago. */
   connections_error?: string;
 }
 
@@ -95,6 +115,7 @@ export function healthReport(source: HealthSource, now: number): { httpStatus: n
 /** GET /readyz: ready once the store is open and the snapshot loaded, until shutdown begins. */
 export type Readiness = 'starting' | 'ready' | 'stopping';
 
+/** The GET /readyz answer: 200 `{"status":"ready"}`, else 503 with `starting` or `stopping`. */
 export function readinessReport(state: Readiness): { httpStatus: number; body: { status: Readiness } } {
   return { httpStatus: state === 'ready' ? 200 : 503, body: { status: state } };
 }

@@ -4,12 +4,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { healthReport, readinessReport, type HealthSource, type Readiness } from './health.js';
 import { describeError } from '../util/describe-error.js';
 
+/** What the plain HTTP routes serve, read at each request. */
 export interface HttpRoutes {
+  /** GET /healthz (healthReport). */
   health: HealthSource;
   /** The page served at GET /. */
   indexPage(): { contentType: string; body: string | Buffer };
+  /** GET /readyz (readinessReport). */
   readiness(): Readiness;
-  /** Prometheus text format. */
+  /** GET /metrics: Prometheus text format; a rejection is answered with 500 and its description. */
   metrics(): Promise<{ contentType: string; body: string }>;
   /** The viewer's scripts (src/server/assets.ts): null for a path that is not one. */
   asset?(pathname: string): { contentType: string; body: Buffer } | null;
@@ -24,6 +27,11 @@ function send(response: ServerResponse, status: number, contentType: string, bod
   response.end(body);
 }
 
+/**
+ * Answers one plain HTTP request (PROTOCOL.md section 8): GET or HEAD only (else 405 with
+ * `Allow: GET, HEAD`), `/`, `/healthz`, `/readyz`, `/metrics`, an asset, or 404. Every
+ * answer has Content-Length and `Cache-Control: no-store`.
+ */
 export function handleHttp(routes: HttpRoutes, request: IncomingMessage, response: ServerResponse): void {
   const url = requestUrl(request);
   if (request.method !== 'GET' && request.method !== 'HEAD') {

@@ -1,6 +1,11 @@
 // The page at GET /: the viewer. Its scripts are served beside it (src/server/assets.ts):
 // msgpackr's browser build as a classic script, then the viewer and the client library as
 // ES modules. No build step for whoever opens it; no request leaves this server.
+
+/**
+ * The viewer page as HTML (UTF-8), naming `wsUrl` (the endpoint other clients connect to)
+ * and the server `version`; both are HTML-escaped.
+ */
 export function indexPage(wsUrl: string, version: string): { contentType: string; body: string } {
   const body = `<!doctype html>
 <html lang="en">

@@ -6,9 +6,13 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.js';
 import { describeError } from '../util/describe-error.js';
 
+/** The listener's settings: TLS files (both or neither) and the request deadline. */
 export interface ListenerSettings {
+  /** --tls-cert: path of the PEM certificate (chain); undefined: plain HTTP. */
   tlsCert: string | undefined;
+  /** --tls-key: path of the PEM private key; undefined: plain HTTP. */
   tlsKey: string | undefined;
+  /** --handshake-timeout-ms: time a client has to send its whole request or upgrade (ms). */
   handshakeTimeoutMs: number;
 }
 
@@ -21,6 +25,13 @@ function readPem(path: string, setting: string): Buffer {
   }
 }
 
+/**
+ * An HTTP or HTTPS server (not yet listening) calling `handler` for plain requests, with
+ * `headersTimeout` and `requestTimeout` set to `handshakeTimeoutMs`. `secure`: TLS is on.
+ *
+ * @throws ConfigError naming the setting when only one of the TLS files is given, a file
+ *   cannot be read, or Node rejects the certificate or key.
+ */
 export function createListener(settings: ListenerSettings, handler: RequestListener): { server: Server; secure: boolean } {
   if ((settings.tlsCert === undefined) !== (settings.tlsKey === undefined)) {
     throw new ConfigError('--tls-cert and --tls-key go together: give both or neither');

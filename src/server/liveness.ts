@@ -7,16 +7,24 @@ import { CLOSE_SLOW_CONSUMER } from '../protocol/messages.js';
 import type { Session } from './session.js';
 import type { ServiceCounters } from './counters.js';
 
+/** Liveness intervals and bounds (PROTOCOL.md section 7), all in ms. */
 export interface LivenessOptions {
+  /** --heartbeat-ms: a heartbeat message and a ping to every connection this often. */
   heartbeatMs: number;
+  /** --idle-timeout-ms: a connection heard nothing from (message, ping or pong) for longer is terminated. */
   idleTimeoutMs: number;
   /** How long a client's socket may take nothing of a non-empty backlog (ms). */
   slowConsumerGraceMs: number;
 }
 
-/** How often buffers and silence are checked, between heartbeats. */
+/** How often buffers and silence are checked, between heartbeats (ms). */
 const SWEEP_MS = 250;
 
+/**
+ * Heartbeats, idle termination and slow-consumer closing for a set of sessions (see the
+ * module comment). `onSlowConsumer` hears each slow consumer closed (for a log line); `now`
+ * is the clock of silence and backlog waits (ms), Date.now by default.
+ */
 export class Liveness {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -29,6 +37,7 @@ export class Liveness {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Starts the heartbeat and the sweep (every min(250 ms, heartbeatMs)); the timers do not keep the process alive. */
   start(): void {
     this.heartbeatTimer = setInterval(() => this.beat(), this.options.heartbeatMs);
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(SWEEP_MS, this.options.heartbeatMs));
@@ -36,6 +45,7 @@ export class Liveness {
     this.sweepTimer.unref();
   }
 
+  /** Stops both timers; connections are left as they are. */
   stop(): void {
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
@@ -46,7 +56,7 @@ export class Liveness {
    * One heartbeat message, encoded once per frame format (legacy JSON mode: integer seconds,
    * PROTOCOL.md section 4), and a ping, to every connection.
    */
-  beat(): void {
+  private beat(): void {
     const frames = encodeFramedSet({ type: 'heartbeat', timestamp: Date.now() });
     for (const session of this.sessions) {
       if (session.isClosing) continue;
@@ -57,7 +67,11 @@ export class Liveness {
     }
   }
 
-  sweep(): void {
+  /**
+   * Terminates sessions silent past idleTimeoutMs (counted) and closes with 4000 those whose
+   * socket has taken nothing of their backlog for slowConsumerGraceMs.
+   */
+  private sweep(): void {
     const now = this.now();
     for (const session of this.sessions) {
       if (session.isClosing) continue;

@@ -12,14 +12,15 @@ import type { Cursor } from '../store/reader.js';
 import type { TimeSummary } from '../store/worker-pool.js';
 import type { ServiceCounters } from './counters.js';
 
-export const METRIC_PREFIX = 'wirecam_';
+/** Prefix of the process metrics prom-client collects by default (`wirecam_process_cpu_seconds_total`, …). */
+const METRIC_PREFIX = 'wirecam_';
 
-/** Milliseconds from a producer's timestamp to the socket write: local delivery is 1-10 ms. */
-export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
+/** Buckets (ms) of wirecam_delivery_latency_ms, producer timestamp to socket write: local delivery is 1-10 ms. */
+const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
 
-/** How often a scrape may query the store for its newest ids; scrapes in between reuse them. */
+/** How often a scrape may query the store for its newest ids (ms); scrapes in between reuse them. */
 const NEWEST_IDS_INTERVAL_MS = 1000;
-/** How long a scrape waits for that query before answering with the previous values. */
+/** How long a scrape waits for that query before answering with the previous values (ms). */
 const NEWEST_IDS_WAIT_MS = 1000;
 
 const ENCODINGS: readonly Encoding[] = ['json', 'msgpack'];
@@ -30,13 +31,19 @@ const QUANTILES = [
   ['0.99', 'p99'],
 ] as const;
 
+/** Where /metrics reads each series, when scraped (README, "Monitoring"). */
 export interface MetricsSource {
+  /** The `version` label of wirecam_info. */
   version: string;
+  /** The service's counters (src/server/counters.ts). */
   counters: ServiceCounters;
+  /** Messages and bytes sent, states coalesced, cameras known. */
   hub: { readonly counters: HubCounters; readonly cameraCount: number };
   /** Cameras forgotten since start, by reason (src/fanout/camera-states.ts). */
   camerasForgotten(): Readonly<Record<ForgetReason, number>>;
+  /** Open sessions, counted by encoding and role into wirecam_clients. */
   sessions: Iterable<{ readonly role: Role; readonly encoding: Encoding }>;
+  /** The store's worker pool: queue length, tasks done, task run and wait times (ms), and the newest row ids. */
   pool: {
     readonly queueSize: number;
     readonly completed: number;
@@ -45,6 +52,7 @@ export interface MetricsSource {
   };
   /** The store tail's cursor: the last row id read from each table. */
   cursor(): Cursor;
+  /** Whether the store can be read now (wirecam_store_readable). */
   storeReadable(): boolean;
   /** Size of the store's -wal file in bytes (0: none); without it, reported as 0. */
   walBytes?(): number;
@@ -52,8 +60,12 @@ export interface MetricsSource {
   storeResets?(): number;
 }
 
+/**
+ * The Prometheus registry of one node: every wirecam_* series (README, "Monitoring") and the
+ * process defaults, read from `source` when scraped.
+ */
 export class ServiceMetrics {
-  readonly registry = new Registry();
+  private readonly registry = new Registry();
   private readonly latency: Histogram;
   private readonly newestIds: Sampled<Cursor>;
 
@@ -168,6 +180,11 @@ export class ServiceMetrics {
     this.latency.observe(ms > 0 ? ms : 0);
   }
 
+  /**
+   * GET /metrics: the Prometheus text exposition format and its Content-Type. Waits at most
+   * about NEWEST_IDS_WAIT_MS (1 s) for the store's newest ids. Rejects when a collector throws
+   * (handleHttp answers 500).
+   */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }

@@ -16,7 +16,7 @@ import type { AccessPolicy } from './access.js';
  * close its side: long enough for the reply to reach a client on a slow link, short enough
  * that refusals cannot pile up (a peer that keeps the socket open or keeps sending is cut off).
  */
-export const REFUSAL_LINGER_MS = 2000;
+const REFUSAL_LINGER_MS = 2000;
 
 /** An HTTP answer that ends a connection: status, a label for /metrics, a one-line body. */
 export interface Refusal {

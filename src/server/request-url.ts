@@ -5,6 +5,11 @@ import type { IncomingMessage } from 'node:http';
 
 const ORIGIN = 'http://wirecam.invalid';
 
+/**
+ * The request's target (`request.url`, `/` when absent) as a URL on a fixed origin, for its
+ * pathname and searchParams. An unparsable target gives the path `/invalid-request-target`
+ * (a 404); never throws.
+ */
 export function requestUrl(request: IncomingMessage): URL {
   const target = request.url ?? '/';
   try {

@@ -19,16 +19,21 @@ import type { ProducerSink, ProducerWriter } from '../ingest/producers.js';
 import type { ServiceCounters } from './counters.js';
 import { TokenBucket } from '../util/token-bucket.js';
 
-/** PROTOCOL.md section 5: the tenth error within ten seconds closes the connection. */
-export const ERROR_LIMIT = 10;
-export const ERROR_WINDOW_MS = 10_000;
-/** How long a closing client has to answer the close frame before it is cut off. */
-export const CLOSE_GRACE_MS = 5_000;
+/** PROTOCOL.md section 4.6 (`too_many_errors`): the tenth error within ERROR_WINDOW_MS closes the connection with 1008. */
+const ERROR_LIMIT = 10;
+/** The window of ERROR_LIMIT (ms). */
+const ERROR_WINDOW_MS = 10_000;
+/** How long a closing client has to answer the close frame before it is cut off (ms). */
+const CLOSE_GRACE_MS = 5_000;
 
+/** What every session of a node shares: where updates go, what is counted, the rate bounds. */
 export interface SessionContext {
+  /** Where `subscribe` changes the client's subscription, and whose clock (ms) the session uses. */
   hub: Hub;
+  /** Where producers' updates are queued for the store. */
   producers: ProducerWriter;
   counters: ServiceCounters;
+  /** --max-hz: the ceiling a `subscribe`'s `max_hz` is clamped to (PROTOCOL.md section 3). */
   maxHz: number;
   /** Updates per second one producer connection may send. */
   maxProducerRate: number;
@@ -36,13 +41,22 @@ export interface SessionContext {
   accepting(): boolean;
 }
 
-/** `tiles`: false for a client that asked for no tiles (`tiles=none`). */
+/**
+ * The hub's Subscription for cameras as asked (normalized; `*` anywhere: every camera) at
+ * `maxHz` (already clamped). `tiles`: false for a client that asked for no tiles (`tiles=none`).
+ */
 export function toSubscription(cameras: readonly string[], maxHz: number, tiles = true): Subscription {
   const normalized = normalizeCameras(cameras);
   return { cameras: normalized[0] === ALL_CAMERAS ? null : new Set(normalized), maxHz, tiles };
 }
 
+/**
+ * One WebSocket connection after the handshake (see the module comment): decodes and answers
+ * what the client sends (PROTOCOL.md section 5), acknowledges a producer's stored updates, and
+ * closes the connection. Bad input is answered with `error` and changes nothing.
+ */
 export class Session implements ProducerSink {
+  /** When the client was last heard from: any message, ping or pong (hub clock, ms). */
   lastHeardAt: number;
   private errorTimes: number[] = [];
   private closing = false;
@@ -64,14 +78,22 @@ export class Session implements ProducerSink {
     this.updateBudget = role === 'producer' ? new TokenBucket(rate, Math.max(1, Math.ceil(rate)), this.lastHeardAt) : null;
   }
 
+  /** True once `close` or `terminate` began: nothing more is sent or taken. */
   get isClosing(): boolean {
     return this.closing;
   }
 
+  /** Notes a sign of life (a ping or pong; messages call it themselves). */
   heard(): void {
     this.lastHeardAt = this.context.hub.now();
   }
 
+  /**
+   * One message from the client (`isBinary`: a binary frame): decoded for the session's
+   * encoding, then a subscribe, a heartbeat, or a producer's update (rate-limited by
+   * --max-producer-rate, queued for the store). Invalid input is answered with `error`
+   * (counted towards ERROR_LIMIT).
+   */
   handle(data: Buffer, isBinary: boolean): void {
     this.heard();
     if (this.closing) return;
@@ -114,12 +136,13 @@ export class Session implements ProducerSink {
     }
   }
 
+  /** ProducerSink: the update is stored under `seq`; sends `ack` (PROTOCOL.md section 4.5). */
   acknowledge(seq: number): void {
     this.client.send(encodeFrame({ type: 'ack', seq }, this.encoding));
   }
 
   /** Answers with `error`; the tenth within ten seconds also closes with 1008. */
-  fail(code: ErrorCode, message: string): void {
+  private fail(code: ErrorCode, message: string): void {
     this.sendError(code, message);
     const now = this.context.hub.now();
     this.errorTimes.push(now);
@@ -149,6 +172,7 @@ export class Session implements ProducerSink {
     setTimeout(() => this.ws.terminate(), graceMs).unref();
   }
 
+  /** Stops broadcast to this client and destroys the socket without a closing handshake (idle timeout). */
   terminate(): void {
     this.closing = true;
     this.context.hub.leave(this.client);

@@ -16,11 +16,15 @@ import { presentedToken } from './auth.js';
 import type { AccessPolicy } from './access.js';
 import type { Refusal } from './refusal.js';
 
+/** What an admitted upgrade asked for and may do. */
 export interface Admission {
+  /** The subprotocol chosen (null: legacy JSON mode) and its encoding (PROTOCOL.md section 2). */
   mode: SessionMode;
+  /** Cameras and `max_hz` (clamped) from the query string (PROTOCOL.md section 3). */
   subscription: SubscriptionRequest;
   /** The map and resume asked for (PROTOCOL.md section 9); legacy JSON mode gets live tiles only. */
   tiles: TileRequest;
+  /** `producer` with a producer token, else `viewer`. */
   role: Role;
 }
 
@@ -31,9 +35,13 @@ export interface Admission {
  */
 export type AdmissionResult = { ok: true; value: Admission } | ({ ok: false } & Refusal);
 
+/** The server's side of admission. */
 export interface AdmissionPolicy {
+  /** --max-hz: default and ceiling of `max_hz`. */
   maxHz: number;
+  /** Tokens, origins and per-address counts. */
   access: AccessPolicy;
+  /** True at --max-clients open sessions (refused with 503). */
   atCapacity(): boolean;
 }
 
