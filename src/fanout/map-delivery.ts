@@ -92,11 +92,6 @@ export class MapDeliveries {
     return this.newest;
   }
 
-  /** Clients whose map is being sent. */
-  private get inProgress(): number {
-    return this.active.size;
-  }
-
   /** Sees every frame before the hub does: tiles are held for clients whose map is being sent. */
   observe(frame: ReadyFrame): void {
     if (frame.kind !== 'tile') return;

@@ -18,11 +18,6 @@ export class TokenSet {
     this.digests = tokens.filter((t): t is string => typeof t === 'string' && t !== '').map(digest);
   }
 
-  /** How many tokens are configured. */
-  private get size(): number {
-    return this.digests.length;
-  }
-
   /** Whether `token` is one of the set; takes the same time whichever matches, or none. */
   matches(token: string): boolean {
     const presented = digest(token);
