@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { buildLoadgen } from './e2e.js';
 import { rssMiB } from './procstat.js';
 import { describeStalled, stalledClients } from './stalled.js';
+import { listeningPort } from './listening.js';
 
 export interface SoakSummary {
   seconds: number;
@@ -79,13 +80,7 @@ export async function soak(seconds: number, clients: number, rate: number, log: 
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(server);
-    const port = await new Promise<number>((resolve, reject) => {
-      createInterface({ input: server.stdout! }).on('line', (line) => {
-        const match = /"url":"wss?:\/\/[^:]+:(\d+)\//.exec(line);
-        if (match) resolve(Number(match[1]));
-      });
-      server.once('exit', (code) => reject(new Error(`server exited (${code})`)));
-    });
+    const port = await listeningPort(server);
     const loadgen = spawn(buildLoadgen(), ['wirecam', '127.0.0.1', String(port), String(clients), '/?camera=main', '1', 'cam.>'], { stdio: ['pipe', 'pipe', 'inherit'] });
     children.push(loadgen);
     const answers: string[] = [];

@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { rssMiB } from './procstat.js';
+import { listeningPort } from './listening.js';
 
 /** What one run measured; MiB are the server process's resident memory. */
 export interface StalledSummary {
@@ -59,13 +59,7 @@ export async function stalledClients(stalledCount: number, tiles: number, log: (
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     children.push(server);
-    const port = await new Promise<number>((resolve, reject) => {
-      createInterface({ input: server.stdout! }).on('line', (line) => {
-        const match = /"url":"wss?:\/\/[^:]+:(\d+)\//.exec(line);
-        if (match) resolve(Number(match[1]));
-      });
-      server.once('exit', (code) => reject(new Error(`server exited (${code})`)));
-    });
+    const port = await listeningPort(server);
     const url = `ws://127.0.0.1:${port}/?camera=*`;
     const open = (ws: WebSocket) =>
       new Promise<void>((resolve, reject) => {

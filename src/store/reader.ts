@@ -70,7 +70,8 @@ interface CameraRow {
   ts: unknown;
 }
 
-interface TileRow {
+/** A `tile_updates` row as SQLite returns it: any column may hold any type until validated. */
+export interface TileRow {
   id: number;
   x: unknown;
   y: unknown;

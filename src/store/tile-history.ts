@@ -4,6 +4,7 @@
 import type { TileInput } from '../protocol/messages.js';
 import { checkTile } from '../protocol/validate.js';
 import type { Db } from './open.js';
+import type { TileRow } from './reader.js';
 
 /** One batch of tile rows read by TileHistoryReader. */
 export interface TileRows {
@@ -13,14 +14,6 @@ export interface TileRows {
   last: number;
   /** More rows may follow: read again from `last`. */
   more: boolean;
-}
-
-interface TileRow {
-  id: number;
-  x: unknown;
-  y: unknown;
-  brick: unknown;
-  ts: unknown;
 }
 
 /**

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { rmSync, renameSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { startServer, startProcess, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
+import { health, startServer, startProcess, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
 import { connect, closeAllClients, type TestClient } from '../helpers/clients.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
@@ -20,11 +20,6 @@ afterEach(async () => {
   await stopAllProcesses();
 });
 afterAll(() => removeTempDirs());
-
-async function health(server: ServerProcess): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${server.httpUrl}/healthz`);
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
 
 /** A valid store made at `path`, in rollback-journal mode so it is one file that can be moved. */
 function makeStore(path: string, sql = ''): void {

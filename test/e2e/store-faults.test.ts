@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { startProcess, startServer, stopAllProcesses, stopProcess, type ServerProcess, type Started } from '../helpers/processes.js';
+import { health, startProcess, startServer, stopAllProcesses, stopProcess, type ServerProcess, type Started } from '../helpers/processes.js';
 import { closeAllClients, connect, type Message } from '../helpers/clients.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
 import { removeTempDirs, tempDir } from '../helpers/tmp.js';
@@ -20,11 +20,6 @@ afterEach(async () => {
   await stopAllProcesses();
 });
 afterAll(() => removeTempDirs());
-
-async function health(server: ServerProcess): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${server.httpUrl}/healthz`);
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
 
 async function metric(server: ServerProcess, name: string): Promise<number | null> {
   const text = await (await fetch(`${server.httpUrl}/metrics`)).text();

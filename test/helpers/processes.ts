@@ -137,3 +137,9 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   ]).finally(() => stopProcess(started, 'SIGKILL', 1));
   return { ...result, stdout: started.stdout.filter((l) => l !== ''), stderr: started.stderr.filter((l) => l !== '') };
 }
+
+/** GET /healthz of a server process: the status code and the JSON body. */
+export async function health(server: ServerProcess): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${server.httpUrl}/healthz`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
