@@ -31,7 +31,7 @@ export const REDIS_NAMES = {
   tileChannel: 'wirecam:tiles',
 } as const;
 
-/** Tiles kept in REDIS_NAMES.recentTiles (about 200 bytes each). */
+/** Tiles kept in REDIS_NAMES.recentTiles (about 320 bytes each). */
 export const RECENT_TILES = 10_000;
 
 /**
