@@ -108,7 +108,7 @@ export class WirecamNode {
     });
     this.cameras = cameras;
     this.hub = new Hub({ maxHz: config['max-hz'], burst: config.burst, observeLatency: (ms) => this.edge.metrics.observeLatency(ms), cameras });
-    this.pool = new StorePool(config.db, { walMaxBytes: config['wal-max-bytes'] }, { maxCameras: config['max-cameras'] });
+    this.pool = new StorePool(config.db, { walMaxBytes: config['wal-max-bytes'], seqTemplates: config.redis !== undefined }, { maxCameras: config['max-cameras'] });
     this.cameraSweep =
       config.redis === undefined
         ? new CameraSweep(this.pool, cameras, {

@@ -50,6 +50,8 @@ export interface StreamSupport {
   walMaxBytes: number;
   /** The read connection's busy timeout (ms), restored after a checkpoint. */
   busyTimeoutMs: number;
+  /** Mark each frame's seq for the Redis bus (StoreWorkerData.seqTemplates, encodeBatch). */
+  seqTemplates: boolean;
 }
 
 /**
@@ -155,7 +157,7 @@ export function streamStore(task: StreamTask, support: StreamSupport): Promise<v
       readAgain = rows.more;
       if (rows.cameras.length > 0 || rows.tiles.length > 0 || rows.rejected.length > 0) {
         cursor = rows.cursor;
-        const batch = encodeBatch(rows.cameras, rows.tiles);
+        const batch = encodeBatch(rows.cameras, rows.tiles, { seqTemplates: support.seqTemplates });
         posted++;
         post({ type: 'batch', batch, rejected: rows.rejected, cursor }, [batch.bytes]);
       }

@@ -40,7 +40,7 @@ interface Connections {
 
 function settings(): StoreWorkerData {
   const data = Piscina.workerData as Partial<StoreWorkerData> | undefined;
-  return { walMaxBytes: data?.walMaxBytes ?? DEFAULT_WAL_MAX_BYTES };
+  return { walMaxBytes: data?.walMaxBytes ?? DEFAULT_WAL_MAX_BYTES, seqTemplates: data?.seqTemplates ?? false };
 }
 
 /** The read connection's busy timeout, in ms. */
@@ -128,7 +128,7 @@ function moving<T extends { batch: EncodedBatch }>(result: T): T {
 function snapshot(path: string, maxCameras: number): SnapshotResult {
   const side = readSide(path);
   const { cameras, cursor } = side.reader.snapshot(maxCameras);
-  const batch = encodeBatch(cameras, []);
+  const batch = encodeBatch(cameras, [], { seqTemplates: settings().seqTemplates });
   return moving({ batch, cursor });
 }
 
@@ -145,7 +145,7 @@ function tiles(path: string, read: 'map' | 'since', after: number, upTo: number,
   }
   const reader = entry.history.reader;
   const rows = read === 'map' ? reader.latestPerCoordinate(after, upTo, limit) : reader.tilesAfter(after, upTo, limit);
-  return moving({ batch: encodeBatch([], rows.tiles), last: rows.last, more: rows.more });
+  return moving({ batch: encodeBatch([], rows.tiles, { seqTemplates: settings().seqTemplates }), last: rows.last, more: rows.more });
 }
 
 /**
@@ -198,6 +198,7 @@ export default function run(
           forget: () => forget(task.path),
           walMaxBytes: settings().walMaxBytes,
           busyTimeoutMs: READ_BUSY_TIMEOUT_MS,
+          seqTemplates: settings().seqTemplates ?? false,
         });
       case 'write':
         return write(task.path, task.updates, task.floor);

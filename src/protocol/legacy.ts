@@ -3,7 +3,6 @@
 // `heartbeat.timestamp` are integer Unix seconds, `tile_update.timestamp` Unix seconds as a
 // (fractional) number. Everything else is the wirecam.v1.json message unchanged.
 import type { ServerMessage } from './messages.js';
-import { framePayload } from './frame.js';
 
 /** Which pre-encoded frame a client receives: its encoding, or legacy JSON mode's own JSON. */
 export type FrameFormat = 'json' | 'msgpack' | 'legacy';
@@ -30,7 +29,3 @@ export function legacyMessage<M extends ServerMessage>(message: M): M {
   }
 }
 
-/** The legacy payload (UTF-8 JSON, no WebSocket header) of a wirecam.v1.json frame. */
-export function legacyPayloadOfJsonFrame(jsonFrame: Buffer): Buffer {
-  return Buffer.from(JSON.stringify(legacyMessage(JSON.parse(framePayload(jsonFrame).toString('utf8')) as ServerMessage)), 'utf8');
-}

@@ -111,4 +111,10 @@ export interface CamerasWithoutRowsResult {
 export interface StoreWorkerData {
   /** --wal-max-bytes: the WAL's bound, also each connection's journal_size_limit. */
   walMaxBytes: number;
+  /**
+   * With --redis: every batch the workers encode (stream, snapshot, tiles) also marks each
+   * frame's seq and each tile's coordinate (EncodedItem.template, src/protocol/ready-frame.ts),
+   * so that the Redis bus never encodes on the main thread. Default false.
+   */
+  seqTemplates?: boolean;
 }

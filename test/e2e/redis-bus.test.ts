@@ -1,16 +1,17 @@
 // The Redis bus against a real redis-server, in this process: the Lua script fills in seqs
-// to exactly the bytes the JavaScript encoder gives, nodes receive each other's updates once
+// to exactly the bytes the JavaScript encoder gives (once framed by the receiving node), nodes receive each other's updates once
 // (never their own back), and tiles published concurrently by two nodes reach each of them
 // complete and in seq order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { cameraUpdateMessage, encodeFramedPair, tileUpdateMessage } from '../../src/protocol/encode.js';
+import { cameraUpdateMessage, encodeFramedSet, tileUpdateMessage } from '../../src/protocol/encode.js';
 import type { ReadyFrame } from '../../src/protocol/ready-frame.js';
 import { createLogger } from '../../src/log.js';
 import { RedisBus } from '../../src/bus/redis/redis-bus.js';
-import { decodeEnvelope, envelopeMeta } from '../../src/bus/redis/envelope.js';
+import { decodeEnvelope, envelopeMeta, frameOfEnvelope } from '../../src/bus/redis/envelope.js';
 import { defineScripts, queuePublish, REDIS_NAMES } from '../../src/bus/redis/scripts.js';
-import { messageOfFrame, seqTemplate } from '../../src/bus/redis/seq-template.js';
+import { seqHeadsAndTails } from '../../src/bus/redis/seq-template.js';
+import { messageOfFrame, templatedFrame } from '../helpers/frames.js';
 import { stopAllProcesses } from '../helpers/processes.js';
 import { freePort, redisAvailable, redisClient, startRedis, stopRedis, type RedisServer } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -51,12 +52,12 @@ async function node(nodeId: string): Promise<{ bus: RedisBus; delivered: ReadyFr
 
 function cameraFrame(camera: string, localSeq: number, x: number): ReadyFrame {
   const message = cameraUpdateMessage(localSeq, { camera, x, y: 0, zoom: 1, target_x: null, target_y: null, target_zoom: null, timestamp: TS + x });
-  return { kind: 'camera', camera, seq: localSeq, timestamp: TS + x, origin: 0, ...encodeFramedPair(message) };
+  return templatedFrame(message);
 }
 
 function tileFrame(localSeq: number, x: number): ReadyFrame {
   const message = tileUpdateMessage(localSeq, { x, y: 0, brick: `b${x}`, timestamp: TS });
-  return { kind: 'tile', camera: '', seq: localSeq, timestamp: TS, origin: 0, ...encodeFramedPair(message) };
+  return templatedFrame(message);
 }
 
 describe.skipIf(!available)('the Redis bus', () => {
@@ -77,24 +78,26 @@ describe.skipIf(!available)('the Redis bus', () => {
       for (const [kind, message] of [['camera', camera], ['tile', tile]] as const) {
         queuePublish(pipeline, {
           mode: 'live', kind, camera: kind === 'camera' ? 'lua' : '', timestamp: TS, floor: 0,
-          meta: envelopeMeta({ timestamp: TS, origin: 0, flags: 0, node: 'lua-test', camera: kind === 'camera' ? 'lua' : '' }),
-          ...seqTemplate(message),
+          meta: envelopeMeta({ timestamp: TS, origin: 0, flags: 0, node: 'lua-test', camera: kind === 'camera' ? 'lua' : '', coordinate: kind === 'camera' ? '' : '-1,2' }),
+          ...seqHeadsAndTails(templatedFrame(message)),
         });
       }
       const results = await pipeline.exec();
       expect(results!.map(([error, reply]) => [error, reply])).toEqual([[null, [seq, 1]], [null, [seq, 1]]]);
       const stored = decodeEnvelope((await connection.hgetBuffer(REDIS_NAMES.states, 'lua'))!);
-      const expected = encodeFramedPair({ ...camera, seq });
+      const expected = encodeFramedSet({ ...camera, seq });
       expect(stored).toMatchObject({ kind: 'camera', seq, timestamp: TS, node: 'lua-test', camera: 'lua' });
-      expect(stored.json.equals(expected.json) && stored.msgpack.equals(expected.msgpack), `camera seq ${seq}`).toBe(true);
+      const storedFrame = frameOfEnvelope(stored, 'another-node');
+      expect(storedFrame.json.equals(expected.json) && storedFrame.msgpack.equals(expected.msgpack) && storedFrame.legacy.equals(expected.legacy), `camera seq ${seq}`).toBe(true);
       const published = decodeEnvelope(await waitFor(() => tiles.shift(), `tile ${seq}`));
-      const expectedTile = encodeFramedPair({ ...tile, seq });
+      const expectedTile = encodeFramedSet({ ...tile, seq });
       expect(published.seq).toBe(seq);
-      expect(published.json.equals(expectedTile.json) && published.msgpack.equals(expectedTile.msgpack), `tile seq ${seq}`).toBe(true);
+      const publishedFrame = frameOfEnvelope(published, 'another-node');
+      expect(publishedFrame.json.equals(expectedTile.json) && publishedFrame.msgpack.equals(expectedTile.msgpack) && publishedFrame.legacy.equals(expectedTile.legacy), `tile seq ${seq}`).toBe(true);
     }
     // 'resync' refuses a state older than the one stored, 'live' never does.
     const older = {
-      kind: 'camera' as const, camera: 'lua', timestamp: TS - 1, floor: 0, meta: envelopeMeta({ timestamp: TS - 1, origin: 0, flags: 0, node: 'lua-test', camera: 'lua' }), ...seqTemplate(camera),
+      kind: 'camera' as const, camera: 'lua', timestamp: TS - 1, floor: 0, meta: envelopeMeta({ timestamp: TS - 1, origin: 0, flags: 0, node: 'lua-test', camera: 'lua', coordinate: '' }), ...seqHeadsAndTails(templatedFrame(camera)),
     };
     const last = seqs.at(-1)!;
     const pipeline = connection.pipeline();
@@ -144,7 +147,7 @@ describe.skipIf(!available)('the Redis bus', () => {
     const stored = decodeEnvelope((await connection.hgetBuffer(REDIS_NAMES.states, 'boot'))!);
     // Republished above every seq its clients saw, and delivered with that seq.
     expect(stored.seq).toBeGreaterThan(41);
-    expect(messageOfFrame(stored.json)).toMatchObject({ camera: 'boot', x: 2, seq: stored.seq });
+    expect(messageOfFrame(frameOfEnvelope(stored, 'another-node').json)).toMatchObject({ camera: 'boot', x: 2, seq: stored.seq });
     expect(delivered.at(-1)?.seq).toBe(stored.seq);
     await stopRedis(late);
   });

@@ -3,9 +3,9 @@
 // seqs, the snapshots, and the states Redis holds.
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { decodeEnvelope } from '../../src/bus/redis/envelope.js';
+import { decodeEnvelope, frameOfEnvelope } from '../../src/bus/redis/envelope.js';
 import { REDIS_NAMES } from '../../src/bus/redis/scripts.js';
-import { messageOfFrame } from '../../src/bus/redis/seq-template.js';
+import { messageOfFrame } from './frames.js';
 import { connect, type Message, type TestClient } from './clients.js';
 import { startServer, type ServerProcess } from './processes.js';
 import { tempDir } from './tmp.js';
@@ -80,7 +80,7 @@ export async function redisStates(redisUrl: string): Promise<Map<string, Message
     const entries = await redis.hgetallBuffer(REDIS_NAMES.states);
     const states = new Map<string, Message>();
     for (const [camera, envelope] of Object.entries(entries)) {
-      states.set(camera, messageOfFrame(decodeEnvelope(envelope).json) as unknown as Message);
+      states.set(camera, messageOfFrame(frameOfEnvelope(decodeEnvelope(envelope), '').json) as unknown as Message);
     }
     return states;
   } finally {

@@ -5,8 +5,9 @@ import { decode, encode } from '@msgpack/msgpack';
 import { Unpackr } from 'msgpackr';
 import { cameraUpdateMessage, encodePayload, tileUpdateMessage } from '../../src/protocol/encode.js';
 import { MsgpackWriter } from '../../src/protocol/msgpack-writer.js';
-import { frameHeader, frameHeaderLength, frameMessage } from '../../src/protocol/frame.js';
-import { encodeBatch, framesOf, withLegacy } from '../../src/protocol/ready-frame.js';
+import * as ws from 'ws';
+import { frameHeader, frameHeaderLength, frameMessage, writeFrame, writeFrameHeader } from '../../src/protocol/frame.js';
+import { encodeBatch, framesOf } from '../../src/protocol/ready-frame.js';
 import type { CameraInput, ServerMessage, TileInput } from '../../src/protocol/messages.js';
 
 const TS = 1_795_000_000_123; // above 2^32: a default JS encoder would write float64
@@ -312,6 +313,23 @@ describe('WebSocket framing', () => {
     });
   });
 
+  it('writes the same header as ws\'s own Sender, and refuses to write past the end', () => {
+    // ws exports Sender at run time; its type definitions leave it out.
+    const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
+    for (const size of SIZES) {
+      for (const binary of [false, true]) {
+        const payload = Buffer.alloc(size, 0x62);
+        const [header] = Sender.frame(payload, { fin: true, opcode: binary ? 2 : 1, mask: false, readOnly: true, rsv1: false });
+        expect(frameHeader(payload, binary).equals(header!), `${size} bytes, binary ${binary}`).toBe(true);
+        const target = Buffer.alloc(3 + header!.length + size);
+        expect(writeFrame(target, 3, [payload.subarray(0, 1), payload.subarray(1)], binary)).toBe(header!.length + size);
+        expect(target.subarray(3).equals(Buffer.concat([header!, payload]))).toBe(true);
+      }
+    }
+    expect(() => writeFrameHeader(Buffer.alloc(3), 0, 200, false)).toThrow(RangeError);
+    expect(() => writeFrame(Buffer.alloc(10), 0, [Buffer.alloc(9)], false)).toThrow(RangeError);
+  });
+
   it('uses the 7-bit, 16-bit and 64-bit length forms at the RFC boundaries', () => {
     expect([0, 125].map(frameHeaderLength)).toEqual([2, 2]);
     expect([126, 65_535].map(frameHeaderLength)).toEqual([4, 4]);
@@ -404,8 +422,6 @@ describe('encodeBatch and framesOf', () => {
       const legacy = unframe(frame.legacy);
       expect(legacy).toMatchObject({ fin: true, opcode: 1 });
       expect(JSON.parse(legacy.payload.toString('utf8'))).toEqual(expected[i]);
-      // The same bytes withLegacy derives from the JSON frame (the Redis bus's path).
-      expect(withLegacy({ ...frame, legacy: Buffer.alloc(0) }).legacy.equals(frame.legacy)).toBe(true);
     });
   });
 
@@ -418,6 +434,29 @@ describe('encodeBatch and framesOf', () => {
     expect(cam!.msgpack.equals(frameMessage(encodePayload(camMessage, 'msgpack'), true))).toBe(true);
     expect(til!.json.equals(frameMessage(encodePayload(tileMessage, 'json'), false))).toBe(true);
     expect(til!.msgpack.equals(frameMessage(encodePayload(tileMessage, 'msgpack'), true))).toBe(true);
+  });
+
+  it('marks where each seq lies and each tile\'s coordinate with seqTemplates, without changing a byte', () => {
+    const plain = framesOf(encodeBatch(cameras, tiles), () => 0);
+    const marked = framesOf(encodeBatch(cameras, tiles, { seqTemplates: true }), () => 0);
+    expect(plain.every((frame) => frame.template === undefined)).toBe(true);
+    marked.forEach((frame, i) => {
+      const before = plain[i]!;
+      expect(frame.json.equals(before.json) && frame.msgpack.equals(before.msgpack) && frame.legacy.equals(before.legacy)).toBe(true);
+      const template = frame.template!;
+      expect(template.coordinate).toBe(frame.kind === 'tile' ? `${tiles[i - cameras.length]!.value.x},${tiles[i - cameras.length]!.value.y}` : '');
+      for (const format of ['json', 'legacy'] as const) {
+        const span = template[format];
+        expect(span.payloadAt).toBe(unframe(frame[format]).payload.byteOffset - frame[format].byteOffset);
+        expect(frame[format].toString('latin1', span.seqAt - 6, span.seqEnd)).toBe(`"seq":${frame.seq}`);
+      }
+      const span = template.msgpack;
+      expect(decode(frame.msgpack.subarray(span.seqAt, span.seqEnd))).toBe(frame.seq);
+      expect(frame.msgpack.subarray(span.seqAt - 4, span.seqAt)).toEqual(Buffer.from([0xa3, ...Buffer.from('seq')]));
+    });
+    // A camera named like the key: its id comes first and is not taken for the seq.
+    const [named] = framesOf(encodeBatch([{ seq: 300, value: camera({ camera: 'seq' }) }], [], { seqTemplates: true }), () => 0);
+    expect(decode(named!.msgpack.subarray(named!.template!.msgpack.seqAt, named!.template!.msgpack.seqEnd))).toBe(300);
   });
 
   it('handles an empty batch', () => {

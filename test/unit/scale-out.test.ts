@@ -1,13 +1,14 @@
-// The pieces of the Redis bus that need no Redis: the seq template (a message encoded once,
-// its seq filled in later), the envelope between nodes, the resync plan, tile ordering, the
+// The pieces of the Redis bus that need no Redis: the seq template (a message encoded once
+// by the store worker, its seq written in later by slicing bytes), the envelope between nodes, the resync plan, tile ordering, the
 // settings that choose the bus, and /healthz with a degraded bus.
 import { describe, expect, it } from 'vitest';
-import { cameraUpdateMessage, encodeFramedPair, tileUpdateMessage } from '../../src/protocol/encode.js';
+import { cameraUpdateMessage, encodeFramedSet, tileUpdateMessage } from '../../src/protocol/encode.js';
 import type { CameraInput } from '../../src/protocol/messages.js';
 import type { ReadyFrame } from '../../src/protocol/ready-frame.js';
-import { fillSeq, messageOfFrame, msgpackUint, seqTemplate } from '../../src/bus/redis/seq-template.js';
+import { msgpackUint, withSeq } from '../../src/bus/redis/seq-template.js';
 import { decodeEnvelope, EnvelopeError, frameOfEnvelope } from '../../src/bus/redis/envelope.js';
 import { encodeEnvelope } from '../helpers/envelope.js';
+import { messageOfFrame, templatedFrame } from '../helpers/frames.js';
 import { planResync, type Mine } from '../../src/bus/redis/resync-plan.js';
 import { TileSequencer } from '../../src/bus/redis/tile-sequencer.js';
 import { createBus } from '../../src/bus/create-bus.js';
@@ -28,11 +29,11 @@ const SEQS = [0, 1, 9, 10, 127, 128, 255, 256, 999, 65_535, 65_536, 4_294_967_29
 
 function frame(camera: string, seq: number, timestamp: number, kind: 'camera' | 'tile' = 'camera'): ReadyFrame {
   const message = kind === 'camera' ? cameraUpdateMessage(seq, cameraInput({ camera, timestamp })) : tileUpdateMessage(seq, { x: seq, y: 0, brick: 'b', timestamp });
-  return { kind, camera: kind === 'camera' ? camera : '', seq, timestamp, origin: 0, ...encodeFramedPair(message) };
+  return templatedFrame(message);
 }
 
 describe('seq template', () => {
-  it('fills in any seq to exactly the frames encodeFramedPair gives', () => {
+  it('fills in any seq to exactly the frames encodeFramedSet gives', () => {
     const messages = [
       cameraUpdateMessage(5, cameraInput()),
       cameraUpdateMessage(5, cameraInput({ camera: 'seq' })), // a camera named like the key
@@ -41,12 +42,16 @@ describe('seq template', () => {
       tileUpdateMessage(5, { x: 1, y: 1, brick: 'y'.repeat(70_000), timestamp: TS }), // 64-bit length
     ];
     for (const message of messages) {
-      const template = seqTemplate(message);
+      const template = templatedFrame(message);
       for (const seq of SEQS) {
-        const filled = fillSeq(template, seq);
-        const encoded = encodeFramedPair({ ...message, seq });
+        const filled = withSeq(template, seq);
+        const encoded = encodeFramedSet({ ...message, seq });
         // Buffer.equals: a deep comparison of 70 kB frames byte by byte would take seconds.
-        expect(filled.json.equals(encoded.json) && filled.msgpack.equals(encoded.msgpack), `${message.type} seq ${seq}`).toBe(true);
+        const same = filled.json.equals(encoded.json) && filled.msgpack.equals(encoded.msgpack) && filled.legacy.equals(encoded.legacy);
+        expect(same && filled.seq === seq, `${message.type} seq ${seq}`).toBe(true);
+        // Filled again from the filled frame: its template moved with the seq's length.
+        const again = withSeq(filled, 5);
+        expect(again.json.equals(template.json) && again.msgpack.equals(template.msgpack) && again.legacy.equals(template.legacy), `${message.type} back from ${seq}`).toBe(true);
       }
     }
   });
@@ -59,36 +64,46 @@ describe('seq template', () => {
   it('reads the message back from a JSON frame, whatever its header length', () => {
     for (const brick of ['short', 'z'.repeat(200), 'w'.repeat(70_000)]) {
       const message = tileUpdateMessage(9, { x: 1, y: 2, brick, timestamp: TS });
-      expect(messageOfFrame(encodeFramedPair(message).json)).toEqual(message);
+      expect(messageOfFrame(encodeFramedSet(message).json)).toEqual(message);
     }
   });
 });
 
 describe('envelope between nodes', () => {
-  it('carries both frames and the metadata, and gives views, not copies', () => {
-    const pair = encodeFramedPair(cameraUpdateMessage(77, cameraInput({ camera: 'overview' })));
-    const bytes = encodeEnvelope({ kind: 'camera', seq: 77, timestamp: TS, origin: 12, flags: 0, node: 'node-a', camera: 'overview', ...pair });
+  it('carries the three payloads and the metadata, gives views, not copies, and frames them as one node does', () => {
+    const frame = templatedFrame(cameraUpdateMessage(77, cameraInput({ camera: 'overview' })));
+    const bytes = encodeEnvelope({ kind: 'camera', seq: 77, timestamp: TS, origin: 12, flags: 0, node: 'node-a', camera: 'overview' }, frame);
     const envelope = decodeEnvelope(bytes);
-    expect(envelope).toMatchObject({ kind: 'camera', seq: 77, timestamp: TS, origin: 12, flags: 0, node: 'node-a', camera: 'overview' });
-    expect(envelope.json).toEqual(pair.json);
-    expect(envelope.msgpack).toEqual(pair.msgpack);
-    expect(envelope.json.buffer).toBe(bytes.buffer);
+    expect(envelope).toMatchObject({ kind: 'camera', seq: 77, timestamp: TS, origin: 12, flags: 0, node: 'node-a', camera: 'overview', coordinate: '' });
+    expect(envelope.payloads.json.head.buffer).toBe(bytes.buffer);
+    expect(envelope.payloads.msgpack.tail.buffer).toBe(bytes.buffer);
+    const framed = frameOfEnvelope(envelope, 'node-b');
+    expect(framed.json).toEqual(frame.json);
+    expect(framed.msgpack).toEqual(frame.msgpack);
+    expect(framed.legacy).toEqual(frame.legacy);
+    expect(framed.template).toEqual(frame.template);
     // The origin (a producer connection) means something on the accepting node only.
-    expect(frameOfEnvelope(envelope, 'node-b')).toMatchObject({ kind: 'camera', camera: 'overview', seq: 77, origin: 0 });
+    expect(framed).toMatchObject({ kind: 'camera', camera: 'overview', seq: 77, origin: 0 });
     expect(frameOfEnvelope(envelope, 'node-a').origin).toBe(12);
   });
 
-  it('carries tiles, whose camera is empty', () => {
-    const pair = encodeFramedPair(tileUpdateMessage(2 ** 40, { x: 1, y: 2, brick: 'stone', timestamp: TS }));
-    const envelope = decodeEnvelope(encodeEnvelope({ kind: 'tile', seq: 2 ** 40, timestamp: TS, origin: 0, flags: 1, node: 'n', camera: '', ...pair }));
-    expect(envelope).toMatchObject({ kind: 'tile', seq: 2 ** 40, camera: '', flags: 1 });
+  it('carries tiles, whose camera is empty, with their coordinate', () => {
+    const frame = templatedFrame(tileUpdateMessage(2 ** 40, { x: 1, y: -2, brick: 'stone', timestamp: TS }));
+    const envelope = decodeEnvelope(encodeEnvelope({ kind: 'tile', seq: 2 ** 40, timestamp: TS, origin: 0, flags: 1, node: 'n', camera: '' }, frame));
+    expect(envelope).toMatchObject({ kind: 'tile', seq: 2 ** 40, camera: '', flags: 1, coordinate: '1,-2' });
+    expect(frameOfEnvelope(envelope, 'n').msgpack).toEqual(frame.msgpack);
   });
 
   it('refuses what it cannot read', () => {
-    const good = encodeEnvelope({ kind: 'camera', seq: 1, timestamp: TS, origin: 0, flags: 0, node: 'n', camera: 'c', ...encodeFramedPair(cameraUpdateMessage(1, cameraInput())) });
+    const good = encodeEnvelope({ kind: 'camera', seq: 1, timestamp: TS, origin: 0, flags: 0, node: 'n', camera: 'c' }, templatedFrame(cameraUpdateMessage(1, cameraInput())));
+    expect(decodeEnvelope(good).seq).toBe(1);
     expect(() => decodeEnvelope(Buffer.from('hello'))).toThrow(EnvelopeError);
-    expect(() => decodeEnvelope(Buffer.concat([Buffer.from([2]), good.subarray(1)]))).toThrow(/version 2/);
+    // An envelope of the previous version (whole frames): all nodes of a deployment run one version.
+    expect(() => decodeEnvelope(Buffer.concat([Buffer.from([1]), good.subarray(1)]))).toThrow(/version 1/);
     expect(() => decodeEnvelope(good.subarray(0, 40))).toThrow(EnvelopeError);
+    // Cut anywhere, or with bytes after the payloads: refused, never read past its end.
+    for (let length = 0; length < good.length; length++) expect(() => decodeEnvelope(good.subarray(0, length)), `${length} bytes`).toThrow(EnvelopeError);
+    expect(() => decodeEnvelope(Buffer.concat([good, Buffer.from([0])]))).toThrow(/after the payloads/);
   });
 });
 

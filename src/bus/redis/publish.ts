@@ -1,37 +1,43 @@
-// Publishing an update accepted on this node: encoded once more with its seq left open
-// (seq-template.ts), then one script call per update (scripts.ts) that assigns the seq,
+// Publishing an update accepted on this node: the store worker encoded it and marked its seq
+// (ReadyFrame.template); here its payloads are only cut around the seq (seq-template.ts),
+// then one script call per update (scripts.ts) assigns the seq,
 // keeps the camera's latest state and publishes the envelope. While Redis cannot be reached
 // the update is served here with a provisional seq and remembered; the tiles among them are
 // published once Redis is back (the resync, resync.ts).
 import type { Logger } from '../../log.js';
 import type { RateLimitedLog } from '../../util/rate-limited-log.js';
-import { withLegacy, type ReadyFrame } from '../../protocol/ready-frame.js';
+import type { ReadyFrame } from '../../protocol/ready-frame.js';
 import { DELIVERED_HERE, envelopeMeta } from './envelope.js';
-import { queuePublish, queueRaise, REDIS_NAMES, type PublishMode } from './scripts.js';
-import { fillSeq, messageOfFrame, seqTemplate, type SeqTemplate } from './seq-template.js';
+import { queuePublish, queueRaise, REDIS_NAMES, type PublishArgs, type PublishMode } from './scripts.js';
+import { seqHeadsAndTails, withSeq as frameWithSeq, type SeqHeadsAndTails } from './seq-template.js';
 import type { RedisConnections } from './connection.js';
 import type { Shown } from './shown.js';
 
 /** Tiles accepted during an outage and published to the other nodes once Redis is back. */
 const MAX_PENDING_TILES = 10_000;
 
-/** Waiting to be published; `template` has the seq left open. */
+/**
+ * Waiting to be published: the frame (which has a seq template), the payload bytes around
+ * its seq (views into the frame), and for tiles the coordinate "x,y" (the key of the
+ * history's latest-per-coordinate hash; '' for cameras).
+ */
 export interface Prepared {
   frame: ReadyFrame;
-  template: SeqTemplate;
-  /** Tiles: "x,y", the key of the history's latest-per-coordinate hash. */
+  parts: SeqHeadsAndTails;
   coordinate: string;
 }
 
-/** Encoded once more, with the seq left open: the only encoding done for a published update. */
+/**
+ * The frame cut around its seq, as the store worker marked it: no encoding. Throws Error
+ * when the frame has no seq template.
+ */
 export function prepare(frame: ReadyFrame): Prepared {
-  const message = messageOfFrame(frame.json);
-  return { frame, template: seqTemplate(message), coordinate: message.type === 'tile_update' ? `${message.x},${message.y}` : '' };
+  return { frame, parts: seqHeadsAndTails(frame), coordinate: frame.template!.coordinate };
 }
 
-/** The prepared update as a frame with `seq` filled in and the given producer origin. */
+/** The prepared update as a frame with `seq` written in and the given producer origin (seq-template.ts). */
 export function withSeq(item: Prepared, seq: number, origin: number): ReadyFrame {
-  return withLegacy({ ...item.frame, ...fillSeq(item.template, seq), seq, origin });
+  return frameWithSeq(item.frame, seq, origin);
 }
 
 /** [seq, published] from the publish script's reply; throws the command's error. */
@@ -42,9 +48,13 @@ export function replyOf(result: [Error | null, unknown] | undefined): [number, b
   return [seq, published === 1];
 }
 
-/** The publish script's arguments for one update (scripts.ts queuePublish). */
-export function publishArgs(item: Prepared, mode: PublishMode, floor: number, flags: number, nodeId: string, historyLength: number) {
-  const { frame, template } = item;
+/**
+ * The publish script's arguments for one update (scripts.ts queuePublish): `floor` raises
+ * the counter first, `flags` go into the envelope (envelope.ts), `historyLength` caps the
+ * tile history (entries).
+ */
+export function publishArgs(item: Prepared, mode: PublishMode, floor: number, flags: number, nodeId: string, historyLength: number): PublishArgs {
+  const { frame, parts, coordinate } = item;
   const { timestamp, origin, camera } = frame;
   return {
     mode,
@@ -52,10 +62,10 @@ export function publishArgs(item: Prepared, mode: PublishMode, floor: number, fl
     camera,
     timestamp,
     floor,
-    meta: envelopeMeta({ timestamp, origin, flags, node: nodeId, camera }),
-    ...template,
+    meta: envelopeMeta({ timestamp, origin, flags, node: nodeId, camera, coordinate }),
+    ...parts,
     historyLength,
-    coordinate: item.coordinate,
+    coordinate,
   };
 }
 

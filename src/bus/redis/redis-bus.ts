@@ -2,10 +2,12 @@
 //
 // An update accepted here (store row, producer message) gets its seq from a Redis counter
 // per camera (one for tiles) inside one script that also keeps the camera's latest state
-// and publishes an envelope with both finished frames on the camera's channel
-// (src/bus/redis/scripts.ts). This node encodes the update once, with its seq left open
-// (src/bus/redis/seq-template.ts); the script fills in the seq; other nodes only take views
-// into the envelope. This node delivers its own camera states to its graph from the
+// and publishes an envelope with the update's three payloads on the camera's channel
+// (src/bus/redis/scripts.ts). The store worker encoded the update once and marked where its
+// seq lies (a seq template); this node only cuts the payloads around the seq
+// (src/bus/redis/seq-template.ts), the script writes the seq in, and every node frames the
+// payloads it receives once (src/protocol/frame.ts): no node encodes on its main thread.
+// This node delivers its own camera states to its graph from the
 // script's reply and ignores their copies on the subscription; its own tiles it takes from
 // the subscription, where Redis keeps every node's tiles in seq order (tile-sequencer.ts).
 //

@@ -4,6 +4,8 @@
 // another publishes its 7, and the stored state is always the newest one published.
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { FrameKind } from '../../protocol/ready-frame.js';
+import type { SeqHeadsAndTails } from './seq-template.js';
+import { ENVELOPE_VERSION } from './envelope.js';
 
 /** Key and channel names; a camera id (^[A-Za-z0-9_.:-]{1,64}$) never collides with them. */
 export const REDIS_NAMES = {
@@ -29,7 +31,7 @@ export const REDIS_NAMES = {
   tileChannel: 'wirecam:tiles',
 } as const;
 
-/** Tiles kept in REDIS_NAMES.recentTiles (about 200 bytes each). */
+/** Tiles kept in REDIS_NAMES.recentTiles (about 320 bytes each). */
 export const RECENT_TILES = 10_000;
 
 /**
@@ -39,8 +41,10 @@ export const RECENT_TILES = 10_000;
  */
 export type PublishMode = 'live' | 'resync';
 
-// Byte-level helpers mirror src/bus/redis/seq-template.ts (fillSeq, msgpackUint) and
-// src/protocol/frame.ts; test/e2e/redis-bus.test.ts checks that both give the same bytes.
+// Byte-level helpers mirror src/bus/redis/seq-template.ts (msgpackUint) and the payload
+// sections of src/bus/redis/envelope.ts; test/e2e/redis-bus.test.ts checks that both give the
+// same bytes. No WebSocket header is written here: each node frames what it receives
+// (src/protocol/frame.ts).
 const LUA_HELPERS = `
 local function be(n, size)
   local out = {}
@@ -50,11 +54,8 @@ local function be(n, size)
   end
   return table.concat(out)
 end
-local function ws_frame(opcode, payload)
-  local n = #payload
-  if n < 126 then return string.char(0x80 + opcode, n) .. payload end
-  if n < 65536 then return string.char(0x80 + opcode, 126) .. be(n, 2) .. payload end
-  return string.char(0x80 + opcode, 127) .. be(n, 8) .. payload
+local function section(head, value, tail)
+  return be(#head + #value + #tail, 4) .. be(#head, 4) .. string.char(#value) .. head .. value .. tail
 end
 local function msgpack_uint(n)
   if n < 0x80 then return string.char(n) end
@@ -74,8 +75,9 @@ end
  * KEYS: the seq counter; for cameras also REDIS_NAMES.states and REDIS_NAMES.stateMeta, for
  * tiles REDIS_NAMES.recentTiles, REDIS_NAMES.tileHistory and REDIS_NAMES.tileLatest.
  * ARGV: mode, channel, camera, kind (0/1), timestamp, floor (the counter is first raised to
- * at least this), envelope meta, JSON head, JSON tail, MessagePack head, MessagePack tail;
- * for tiles also the history's length and the tile's coordinate "x,y".
+ * at least this), envelope meta, then the payload bytes before and after the seq: JSON head,
+ * JSON tail, MessagePack head, MessagePack tail, legacy head, legacy tail; for tiles also the
+ * history's length and the tile's coordinate "x,y".
  * Returns {seq, 1} when published, {seq of the stored state, 0} when refused.
  */
 const PUBLISH_LUA = `${LUA_HELPERS}
@@ -93,9 +95,9 @@ end
 if mode == 'resync' and stored_ts and ts < stored_ts then return {stored_seq, 0} end
 raise(KEYS[1], floor)
 local seq = redis.call('INCR', KEYS[1])
-local json = ws_frame(1, ARGV[8] .. string.format('%d', seq) .. ARGV[9])
-local msgpack = ws_frame(2, ARGV[10] .. msgpack_uint(seq) .. ARGV[11])
-local envelope = string.char(1, kind) .. be(seq, 8) .. ARGV[7] .. be(#json, 4) .. json .. msgpack
+local digits = string.format('%d', seq)
+local envelope = string.char(${ENVELOPE_VERSION}, kind) .. be(seq, 8) .. ARGV[7]
+  .. section(ARGV[8], digits, ARGV[9]) .. section(ARGV[10], msgpack_uint(seq), ARGV[11]) .. section(ARGV[12], digits, ARGV[13])
 if is_camera and (not stored_seq or seq > stored_seq) then
   redis.call('HSET', KEYS[2], camera, envelope)
   redis.call('HSET', KEYS[3], camera, string.format('%d', seq) .. ' ' .. ARGV[5])
@@ -104,8 +106,8 @@ elseif not is_camera then
   redis.call('LTRIM', KEYS[2], -${RECENT_TILES}, -1)
   -- An id at or below the stream's last (its counter was lost and raised again from a
   -- node's floor) is refused: that tile is only missing from the history, never misplaced.
-  local added = redis.pcall('XADD', KEYS[3], 'MAXLEN', '~', ARGV[12], string.format('%d', seq) .. '-1', 'e', envelope)
-  if type(added) ~= 'table' or not added.err then redis.call('HSET', KEYS[4], ARGV[13], string.format('%d', seq)) end
+  local added = redis.pcall('XADD', KEYS[3], 'MAXLEN', '~', ARGV[14], string.format('%d', seq) .. '-1', 'e', envelope)
+  if type(added) ~= 'table' or not added.err then redis.call('HSET', KEYS[4], ARGV[15], string.format('%d', seq)) end
 end
 redis.call('PUBLISH', channel, envelope)
 return {seq, 1}
@@ -117,17 +119,18 @@ for i, key in ipairs(KEYS) do raise(key, tonumber(ARGV[i])) end
 return #KEYS
 `;
 
-export interface PublishArgs {
+/**
+ * One call of the publish script: the update's routing fields, `timestamp` (ms since the
+ * epoch), the counter's `floor`, the envelope's middle (envelope.ts envelopeMeta) and the
+ * payload bytes around the seq in each format (seq-template.ts seqHeadsAndTails).
+ */
+export interface PublishArgs extends SeqHeadsAndTails {
   mode: PublishMode;
   kind: FrameKind;
   camera: string;
   timestamp: number;
   floor: number;
   meta: Buffer;
-  jsonHead: Buffer;
-  jsonTail: Buffer;
-  msgpackHead: Buffer;
-  msgpackTail: Buffer;
   /** Tiles: entries kept in the history stream (XADD MAXLEN ~). */
   historyLength?: number;
   /** Tiles: the coordinate, "x,y". */
@@ -161,6 +164,8 @@ function publishArguments(args: PublishArgs): Array<string | number | Buffer> {
     args.jsonTail,
     args.msgpackHead,
     args.msgpackTail,
+    args.legacyHead,
+    args.legacyTail,
     ...(args.kind === 'tile' ? [args.historyLength ?? DEFAULT_TILE_HISTORY, args.coordinate ?? ''] : []),
   ];
 }

@@ -1,55 +1,104 @@
-// A camera or tile message encoded once with its seq left open. With several nodes the seq
-// is assigned by Redis (a counter per camera), inside the script that also stores and
-// publishes the state, so the accepting node cannot know it before encoding. It encodes
-// the message once with a marker in place of the seq, keeps the bytes on either side of the seq, and
-// whoever learns the seq (the Redis script, or this node when Redis is unreachable) fills
-// it in. The filled frames are byte for byte what encodeFramedPair gives for that seq;
-// src/bus/redis/scripts.ts does the same fill in Lua.
-import type { CameraUpdate, TileUpdate } from '../../protocol/messages.js';
-import { encodePayload, type FramedPair } from '../../protocol/encode.js';
-import { frameMessage, framePayload } from '../../protocol/frame.js';
+// Giving an update another seq without encoding it. With several nodes the seq is assigned
+// by Redis (a counter per camera), inside the script that also stores and publishes the
+// state, so the accepting node cannot know it when the store worker encodes the update. The
+// worker therefore marks where the seq lies in each of the three frames (ReadyFrame.template,
+// src/protocol/ready-frame.ts); whoever learns the seq (the Redis script, or this node when
+// Redis is unreachable or a tile must be renumbered) writes it between the bytes before and
+// after it. The results are byte for byte the frames the encoder gives for that seq;
+// src/bus/redis/scripts.ts writes the seq into the payloads the same way in Lua.
+import type { FrameFormat } from '../../protocol/legacy.js';
+import { frameHeaderLength, writeFrame } from '../../protocol/frame.js';
+import type { ReadyFrame, SeqSpan, SeqTemplate } from '../../protocol/ready-frame.js';
 
-export type SequencedMessage = CameraUpdate | TileUpdate;
+/** A payload (no WebSocket header) in three pieces: the bytes before the seq, the seq's value, the bytes after. */
+export interface SeqPieces {
+  head: Buffer;
+  seq: Buffer;
+  tail: Buffer;
+}
 
-/** The payload bytes before and after the seq's value, per encoding (no WebSocket header). */
-export interface SeqTemplate {
+/** One update's payloads in pieces, per frame format. */
+export type SeqPayloads = Record<FrameFormat, SeqPieces>;
+
+/** The payload bytes before and after the seq, per format: the publish script's arguments (scripts.ts). */
+export interface SeqHeadsAndTails {
   jsonHead: Buffer;
   jsonTail: Buffer;
   msgpackHead: Buffer;
   msgpackTail: Buffer;
+  legacyHead: Buffer;
+  legacyTail: Buffer;
 }
 
-/** Encoded in place of the seq: the largest seq there can be, so its bytes are easy to find. */
-const SEQ_MARKER = Number.MAX_SAFE_INTEGER;
-const JSON_MARKER = Buffer.from(`"seq":${SEQ_MARKER}`);
-const JSON_KEY_LENGTH = '"seq":'.length;
-// fixstr "seq", then uint64 0x001fffffffffffff.
-const MSGPACK_MARKER = Buffer.from([0xa3, 0x73, 0x65, 0x71, 0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
-const MSGPACK_KEY_LENGTH = 4;
+const FORMATS: readonly FrameFormat[] = ['json', 'msgpack', 'legacy'];
 
-export function seqTemplate(message: SequencedMessage): SeqTemplate {
-  const open = { ...message, seq: SEQ_MARKER };
-  const json = encodePayload(open, 'json');
-  const msgpack = encodePayload(open, 'msgpack');
-  // The key comes before any free text (a camera id cannot hold a quote or a byte >= 0x80,
-  // and `brick` comes after it), so the first match is the seq.
-  const j = json.indexOf(JSON_MARKER);
-  const m = msgpack.indexOf(MSGPACK_MARKER);
-  if (j < 0 || m < 0) throw new Error(`no seq in ${message.type}`);
+/** The template of a frame that must have one; throws Error when the store worker did not mark it. */
+function templateOf(frame: ReadyFrame): SeqTemplate {
+  if (frame.template === undefined) {
+    throw new Error(`${frame.kind} ${frame.camera}#${frame.seq} has no seq template (the store workers must encode with seqTemplates under --redis)`);
+  }
+  return frame.template;
+}
+
+/** The pieces of one frame's payload around its seq: views into the frame, no copy. */
+function piecesOf(frame: Buffer, span: SeqSpan): SeqPieces {
+  return { head: frame.subarray(span.payloadAt, span.seqAt), seq: frame.subarray(span.seqAt, span.seqEnd), tail: frame.subarray(span.seqEnd) };
+}
+
+/** The payload bytes before and after the seq in each of the frame's formats (views, no copy). */
+export function seqHeadsAndTails(frame: ReadyFrame): SeqHeadsAndTails {
+  const template = templateOf(frame);
+  const json = piecesOf(frame.json, template.json);
+  const msgpack = piecesOf(frame.msgpack, template.msgpack);
+  const legacy = piecesOf(frame.legacy, template.legacy);
   return {
-    jsonHead: json.subarray(0, j + JSON_KEY_LENGTH),
-    jsonTail: json.subarray(j + JSON_MARKER.length),
-    msgpackHead: msgpack.subarray(0, m + MSGPACK_KEY_LENGTH),
-    msgpackTail: msgpack.subarray(m + MSGPACK_MARKER.length),
+    jsonHead: json.head,
+    jsonTail: json.tail,
+    msgpackHead: msgpack.head,
+    msgpackTail: msgpack.tail,
+    legacyHead: legacy.head,
+    legacyTail: legacy.tail,
   };
 }
 
-/** Both complete frames of the message with this seq. */
-export function fillSeq(template: SeqTemplate, seq: number): FramedPair {
-  return {
-    json: frameMessage(Buffer.concat([template.jsonHead, Buffer.from(String(seq), 'latin1'), template.jsonTail]), false),
-    msgpack: frameMessage(Buffer.concat([template.msgpackHead, msgpackUint(seq), template.msgpackTail]), true),
-  };
+/**
+ * The three complete frames of payloads given in pieces, in one new buffer (one allocation
+ * per update, never per client), with the template that marks their seqs; `coordinate`: the
+ * tile's "x,y" ('' for cameras). The headers come from src/protocol/frame.ts.
+ */
+export function framePieces(payloads: SeqPayloads, coordinate: string): Pick<ReadyFrame, 'json' | 'msgpack' | 'legacy'> & { template: SeqTemplate } {
+  let total = 0;
+  for (const format of FORMATS) {
+    const { head, seq, tail } = payloads[format];
+    const length = head.length + seq.length + tail.length;
+    total += frameHeaderLength(length) + length;
+  }
+  const bytes = Buffer.allocUnsafe(total);
+  const frames = {} as Record<FrameFormat, Buffer>;
+  const spans = {} as Record<FrameFormat, SeqSpan>;
+  let at = 0;
+  for (const format of FORMATS) {
+    const { head, seq, tail } = payloads[format];
+    const length = writeFrame(bytes, at, [head, seq, tail], format === 'msgpack');
+    const payloadAt = length - (head.length + seq.length + tail.length);
+    spans[format] = { payloadAt, seqAt: payloadAt + head.length, seqEnd: payloadAt + head.length + seq.length };
+    frames[format] = bytes.subarray(at, at + length);
+    at += length;
+  }
+  return { ...frames, template: { json: spans.json, msgpack: spans.msgpack, legacy: spans.legacy, coordinate } };
+}
+
+/**
+ * The frame with `seq` written into its three frames (and its `seq` and `origin` set):
+ * byte for byte what the encoder gives for that seq, made by slicing the frame's own bytes.
+ * Throws Error when the frame has no seq template.
+ */
+export function withSeq(frame: ReadyFrame, seq: number, origin: number = frame.origin): ReadyFrame {
+  const template = templateOf(frame);
+  const digits = Buffer.from(String(seq), 'latin1');
+  const at = (format: FrameFormat, value: Buffer): SeqPieces => ({ ...piecesOf(frame[format], template[format]), seq: value });
+  const framed = framePieces({ json: at('json', digits), msgpack: at('msgpack', msgpackUint(seq)), legacy: at('legacy', digits) }, template.coordinate);
+  return { ...frame, ...framed, seq, origin };
 }
 
 /** A non-negative integer the way src/protocol/msgpack-writer.ts writes it: the shortest form. */
@@ -68,9 +117,4 @@ export function msgpackUint(value: number): Buffer {
     out.writeBigUInt64BE(BigInt(value), 1);
   }
   return out;
-}
-
-/** The message a JSON frame carries (the frames in flight hold no decoded copy). */
-export function messageOfFrame(jsonFrame: Buffer): SequencedMessage {
-  return JSON.parse(framePayload(jsonFrame).toString('utf8')) as SequencedMessage;
 }

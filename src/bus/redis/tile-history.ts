@@ -10,7 +10,6 @@ import { randomEpoch } from '../../store/meta.js';
 import { decodeEnvelope, frameOfEnvelope } from './envelope.js';
 import { COMMAND_TIMEOUT_MS, loadRedis, reconnectDelay } from './connection.js';
 import { REDIS_NAMES } from './scripts.js';
-import { messageOfFrame } from './seq-template.js';
 import type { TileBatch, TileHistory, TileRead } from '../tile-history.js';
 
 /** Where the history is and who reads it. */
@@ -93,12 +92,8 @@ export class RedisTileHistory implements TileHistory {
       last = seqOfId(id.toString());
       const envelope = envelopeOf(fields);
       if (envelope === null) continue;
-      const frame = frameOfEnvelope(envelope, this.options.nodeId);
-      frames.push(frame);
-      if (kind === 'map') {
-        const message = messageOfFrame(frame.json);
-        coordinates.push(message.type === 'tile_update' ? `${message.x},${message.y}` : '');
-      }
+      frames.push(frameOfEnvelope(envelope, this.options.nodeId));
+      if (kind === 'map') coordinates.push(envelope.coordinate);
     }
     const more = entries.length === limit;
     if (kind === 'since' || frames.length === 0) return { frames, last, more };

@@ -9,8 +9,8 @@
 // After a Redis outage the nodes numbered their tiles independently (provisional seqs), so
 // a tile may come with a seq this node has already shown; it is then renumbered just above,
 // for this node's clients only (tiles have no snapshot that nodes must agree on).
-import { withLegacy, type ReadyFrame } from '../../protocol/ready-frame.js';
-import { fillSeq, messageOfFrame, seqTemplate } from './seq-template.js';
+import type { ReadyFrame } from '../../protocol/ready-frame.js';
+import { withSeq } from './seq-template.js';
 
 /**
  * The tiles of one node's graph, in the order it delivers them (see the file's comment): what
@@ -72,7 +72,10 @@ export class TileSequencer {
     this.deliveredFromReply.clear();
   }
 
-  /** A tile delivered here; renumbered if its seq is not above the last one shown. */
+  /**
+   * A tile delivered here; renumbered if its seq is not above the last one shown (its frames
+   * rewritten from their seq template, seq-template.ts: no encoding).
+   */
   admit(tile: ReadyFrame): ReadyFrame {
     if (tile.seq > this.last) {
       this.last = tile.seq;
@@ -80,6 +83,6 @@ export class TileSequencer {
     }
     this.renumbered++;
     const seq = ++this.last;
-    return withLegacy({ ...tile, ...fillSeq(seqTemplate(messageOfFrame(tile.json)), seq), seq });
+    return withSeq(tile, seq);
   }
 }
