@@ -178,6 +178,12 @@ export function queuePublish(pipeline: ChainableCommander, args: PublishArgs): v
   (pipeline as unknown as { wirecamPublish: ScriptCall }).wirecamPublish(...publishArguments(args));
 }
 
+/**
+ * Queues the raise script on a pipeline: each counter key (a camera's seq counter, or the
+ * tiles' one) is set to at least its floor (the highest seq this node has shown), so that
+ * seqs handed out after a Redis restart never go back (README: "seq across nodes"). Nothing is
+ * queued for an empty list.
+ */
 export function queueRaise(pipeline: ChainableCommander, floors: ReadonlyArray<readonly [key: string, floor: number]>): void {
   if (floors.length === 0) return;
   (pipeline as unknown as { wirecamRaise: ScriptCall }).wirecamRaise(
