@@ -21,7 +21,7 @@ const PRIMARY_SLOW: Refusal = { status: 503, reason: 'service_busy', message: 's
 
 /** The IPC end of a cluster worker (`process` in one): send, and messages from the primary. */
 export interface Channel {
-  send(message: FromFanout): void;
+  send(message: FromFanout, callback?: () => void): unknown;
   readonly connected: boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
 }
@@ -59,9 +59,20 @@ export class FanoutLink implements ServiceLink {
     this.send({ t: 'wirecam:ready', url });
   }
 
-  /** Tells the primary this process could not start, with the error's class name and message. */
-  failed(error: unknown): void {
-    this.send({ t: 'wirecam:failed', name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : describeError(error) });
+  /**
+   * Tells the primary this process could not start, with the error's class name and message;
+   * resolves once the message is handed to the channel (or at once without one).
+   */
+  failed(error: unknown): Promise<void> {
+    const message: FromFanout = { t: 'wirecam:failed', name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : describeError(error) };
+    return new Promise((resolve) => {
+      if (!this.channel.connected) return resolve();
+      try {
+        this.channel.send(message, () => resolve());
+      } catch {
+        resolve();
+      }
+    });
   }
 
   async reserve(address: string): Promise<Refusal | null> {

@@ -34,8 +34,8 @@ export function slotConfig(config: ServeConfig, slot: number): ServeConfig {
 
 /**
  * Runs this process as fanout process `slot` until SIGTERM, SIGINT or the primary's stop
- * message, then stops its node and resolves. A start-up error is reported to the primary
- * (which reports it as the service's) and rethrown.
+ * message, then stops its node and resolves. A start-up error is reported to the primary,
+ * which reports it as the service's (one line), and this process exits with status 1.
  */
 export async function runFanout(config: ServeConfig, log: Logger, slot: number): Promise<void> {
   const link = new FanoutLink(process as unknown as Channel);
@@ -43,8 +43,8 @@ export async function runFanout(config: ServeConfig, log: Logger, slot: number):
   try {
     node = await WirecamNode.start(slotConfig(config, slot), log, { service: link });
   } catch (error) {
-    link.failed(error);
-    throw error;
+    await link.failed(error);
+    process.exit(1);
   }
   link.serveMetrics(node.metricsRegistry);
   link.ready(node.url);

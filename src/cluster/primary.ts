@@ -238,7 +238,7 @@ export class ClusterPrimary {
     const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
     if (this.stopping) {
       slot.state = 'stopping';
-      if (code !== 0) this.log.warn({ slot: slot.index, pid: worker.process.pid, code, signal }, `fanout process ${how} while stopping`);
+      if (code !== 0 && !this.starting) this.log.warn({ slot: slot.index, pid: worker.process.pid, code, signal }, `fanout process ${how} while stopping`);
       return;
     }
     if (this.starting) {

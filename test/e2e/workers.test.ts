@@ -4,7 +4,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startServer, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
+import { runCli, startServer, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
 import { connect, closeAllClients, type TestClient } from '../helpers/clients.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
@@ -113,6 +113,13 @@ describe('two fanout processes', () => {
     // seq is the row id: global, strictly increasing on every client.
     expect(ack.seq as number).toBeGreaterThan(lastId);
     for (const viewer of viewers) expectStrictlyIncreasing(cameraSeqs(viewer, 'spread'));
+
+    // `wirecam top` shows the service's total and each process.
+    const top = await runCli(['top', '--url', server.url, '--interval-ms', '300']);
+    expect(top.code).toBe(0);
+    const procs = top.stdout.find((line) => line.startsWith('PROCS'));
+    for (const entry of spread.processes) expect(procs).toContain(`#${entry.slot} ${entry.pid} ready`);
+    expect(top.stdout.find((line) => line.startsWith('CLIENTS'))).toMatch(/^CLIENTS +10 connected/);
     expect((await stopProcess(server, 'SIGTERM')).code).toBe(0);
   });
 });
