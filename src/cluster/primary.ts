@@ -10,7 +10,6 @@ import type { ServeConfig } from '../config.js';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../log.js';
 import { openStore, resolveStorePath } from '../store/open.js';
-import { ListenError } from '../server/edge.js';
 import type { ProcessReport, ServiceReport } from '../server/service-link.js';
 import { Backoff } from '../util/backoff.js';
 import { describeError } from '../util/describe-error.js';
@@ -38,11 +37,14 @@ interface Slot {
   failure: { name: string; message: string } | null;
 }
 
-/** A fanout process's start-up error, as the same class where the CLI tells them apart. */
+/**
+ * A fanout process's start-up error as the CLI reports it: ConfigError (status 2) as itself,
+ * any other (ListenError, StoreOpenError, …) as an Error with its message (status 1, the same
+ * one line). The primary does not load the network edge's modules for a class name.
+ */
 function rebuildError(failure: { name: string; message: string }): Error {
   if (failure.name === 'ConfigError') return new ConfigError(failure.message);
-  if (failure.name === 'ListenError') return new ListenError(failure.message);
-  return new Error(failure.message);
+  return Object.assign(new Error(failure.message), { name: failure.name });
 }
 
 /** The primary of a service of `count` fanout processes. `start()`, then `stop()` once. */

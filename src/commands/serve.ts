@@ -5,10 +5,7 @@ import { SERVE_SETTINGS, envName, type ServeConfig } from '../config.js';
 import { resolveWithFile } from '../config-file.js';
 import { createLogger, type Logger } from '../log.js';
 import { describeError } from '../util/describe-error.js';
-import { WirecamNode } from '../node.js';
 import { fanoutCount, fanoutSlot } from '../cluster/workers.js';
-import { ClusterPrimary } from '../cluster/primary.js';
-import { runFanout } from '../cluster/fanout.js';
 
 /** Flags > WIRECAM_* environment > configuration file (--config) > defaults; any bad value stops here. */
 export function serveConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
@@ -41,13 +38,16 @@ export async function serve(argv: readonly string[]): Promise<void> {
   const log = createLogger(config['log-level']);
   const slot = fanoutSlot();
   if (cluster.isWorker && slot !== null) {
+    const { runFanout } = await import('../cluster/fanout.js');
     await runFanout(config, log.child({ slot, pid: process.pid }), slot);
     return;
   }
+  // The primary loads neither the node nor the network edge: it serves no client.
   if (workers > 1) {
     await servePrimary(config, log, workers);
     return;
   }
+  const { WirecamNode } = await import('../node.js');
   const server = await WirecamNode.start(config, log);
   const url = server.url;
   log.info(
@@ -65,6 +65,7 @@ export async function serve(argv: readonly string[]): Promise<void> {
 
 /** The primary of `workers` fanout processes: started, then stopped on the first signal. */
 async function servePrimary(config: ServeConfig, log: Logger, workers: number): Promise<void> {
+  const { ClusterPrimary } = await import('../cluster/primary.js');
   const primary = new ClusterPrimary(config, log, workers);
   // A signal during start stops what started.
   const signal = signalled();
