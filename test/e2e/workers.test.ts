@@ -257,6 +257,7 @@ describe('one service from outside', () => {
         expect(metrics.value('wirecam_clients', { encoding: 'json', role: 'viewer' })).toBe(3);
         expect(metrics.value('wirecam_clients', { encoding: 'msgpack', role: 'viewer' })).toBe(2);
         expect(metrics.value('wirecam_fanout_processes', { state: 'ready' })).toBe(2);
+        expect([metrics.value('wirecam_fanout_restarts_total'), metrics.value('wirecam_fanout_scrape_missing')]).toEqual([0, 0]);
         // Rows every process reads count once, not once per process.
         expect(metrics.value('wirecam_updates_received_total', { kind: 'camera' })).toBe(3);
         expect(metrics.value('wirecam_cameras')).toBe(1);
