@@ -35,6 +35,12 @@ export interface SettingSpec<K extends SettingKind = SettingKind, N extends stri
   credentialFile?: boolean;
   /** For string settings: the only values accepted. */
   choices?: readonly string[];
+  /**
+   * For string settings: the pattern a value must match, and `expected` says it in words for
+   * the error. A number in a configuration file is then taken as its decimal text.
+   */
+  pattern?: RegExp;
+  expected?: string;
 }
 
 type ValueOf<K extends SettingKind> = K extends 'string' ? string : K extends 'boolean' ? boolean : K extends 'list' ? string[] : number;
@@ -103,6 +109,7 @@ export const SERVE_SETTINGS = [
   setting({ name: 'retain-rows', kind: 'integer', default: 1_000_000, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows kept per table (0: no limit)' }),
   setting({ name: 'retain-seconds', kind: 'integer', default: 7 * 86400, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'rows older than this are deleted (0: no limit)' }),
   setting({ name: 'wal-max-bytes', kind: 'integer', default: DEFAULT_WAL_MAX_BYTES, min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024, description: "bound of the store's write-ahead log (-wal file): past it the WAL is checkpointed and truncated; a reader holding an old snapshot delays that until it lets go" }),
+  setting({ name: 'workers', kind: 'string', default: '1', pattern: /^(auto|[1-9][0-9]*)$/, expected: 'a count of processes from 1 to 256, or auto', description: 'fanout processes sharing the port: 1 to 256, or auto (one per CPU); with more than 1, a primary process runs them and restarts any that dies' }),
   setting({ name: 'redis', kind: 'string', default: undefined, secret: true, description: 'Redis URL (redis://host:6379) shared by several nodes: updates and snapshots go through it (scale-out); may hold a password, so prefer WIRECAM_REDIS_URL' }),
   setting({ name: 'node-id', kind: 'string', default: undefined, description: 'this node\'s name on Redis (1-64 of A-Z a-z 0-9 _ . : -; default: host name and a random suffix)' }),
   setting({ name: 'log-level', kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'fatal, error, warn, info, debug, trace or silent' }),
@@ -183,7 +190,7 @@ function describeExpected(spec: SettingSpec): string {
     case 'list':
       return 'one or more comma-separated values';
     default:
-      return spec.choices ? `one of ${spec.choices.join(', ')}` : 'a non-empty string';
+      return spec.choices ? `one of ${spec.choices.join(', ')}` : (spec.expected ?? 'a non-empty string');
   }
 }
 
@@ -219,10 +226,13 @@ export function parseValue(spec: SettingSpec, raw: unknown, where: string): Sett
       if (values.length === 0) return fail();
       return values;
     }
-    default:
-      if (typeof raw !== 'string' || raw === '') return fail();
-      if (spec.choices && !spec.choices.includes(raw)) return fail();
-      return raw;
+    default: {
+      const text = spec.pattern !== undefined && typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
+      if (typeof text !== 'string' || text === '') return fail();
+      if (spec.choices && !spec.choices.includes(text)) return fail();
+      if (spec.pattern && !spec.pattern.test(text)) return fail();
+      return text;
+    }
   }
 }
 

@@ -40,6 +40,8 @@ import { countRead, createCounters, type ServiceCounters } from './server/counte
 import type { Readiness, StoreEvents, StoreState } from './server/health.js';
 import { ServiceEdge, withTimeout, type EdgeCore } from './server/edge.js';
 import type { Session } from './server/session.js';
+import type { ServiceLink } from './server/service-link.js';
+import type { Registry } from 'prom-client';
 
 /** How long shutdown waits for queued producer updates to be stored (ms). */
 const SHUTDOWN_WRITE_WAIT_MS = 10_000;
@@ -89,6 +91,7 @@ export class WirecamNode {
     /** The settings in force, `db` resolved to the one absolute store path. */
     readonly config: ServeConfig,
     private readonly log: Logger,
+    private readonly service: ServiceLink | undefined,
   ) {
     // Settings that can be wrong (token files, TLS files) are checked before anything starts.
     const access = new AccessPolicy({
@@ -165,13 +168,15 @@ export class WirecamNode {
    * resolved once here (resolveStorePath) and that one path is what every thread opens and
    * what `node.config.db` holds. Throws StoreOpenError, before anything starts, for a store
    * path that cannot be used (store/open.ts says which), ListenError (server/edge.ts) for a
-   * port that cannot be listened on.
+   * port that cannot be listened on. `options.service`: with --workers N, the link to the rest
+   * of the service (src/cluster/fanout-link.ts) that holds the client limits and answers
+   * /metrics and the service's part of /healthz.
    */
-  static async start(given: ServeConfig, log: Logger): Promise<WirecamNode> {
+  static async start(given: ServeConfig, log: Logger, options: { service?: ServiceLink } = {}): Promise<WirecamNode> {
     const config: ServeConfig = { ...given, db: resolveStorePath(given.db) };
     // Fails early, on the main thread, with the path and the reason; workers reopen it.
     openStore(config.db).close();
-    const node = new WirecamNode(config, log);
+    const node = new WirecamNode(config, log, options.service);
     try {
       await node.begin();
     } catch (error) {
@@ -189,6 +194,11 @@ export class WirecamNode {
   /** `ws://host:port/` (or `wss://` with TLS) once started. */
   get url(): string {
     return this.edge.url;
+  }
+
+  /** This node's own Prometheus registry (with --workers N, /metrics aggregates every process's). */
+  get metricsRegistry(): Registry {
+    return this.edge.metrics.registry;
   }
 
   /** The open WebSocket sessions. */
@@ -214,6 +224,7 @@ export class WirecamNode {
       },
       epoch: () => this.history.epoch(),
       readiness: () => this.readiness,
+      service: this.service,
       health: {
         store: () => this.storeHealth(),
         storeEvents: () => this.storeEvents,

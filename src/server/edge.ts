@@ -33,6 +33,7 @@ import { ServiceMetrics, type MetricsSource } from './metrics.js';
 import { handleHttp } from './http.js';
 import { indexPage } from './index-page.js';
 import type { HealthSource, Readiness } from './health.js';
+import type { ServiceLink } from './service-link.js';
 
 /** The port cannot be listened on (in use, not allowed, no such address); the message says which. */
 export class ListenError extends Error {
@@ -65,6 +66,11 @@ export interface EdgeCore {
   readonly health: Required<Pick<HealthSource, 'store' | 'storeEvents' | 'bus'>>;
   /** What /metrics says of the store and the cameras. */
   readonly figures: Pick<MetricsSource, 'cursor' | 'storeReadable' | 'camerasForgotten' | 'walBytes' | 'storeResets'>;
+  /**
+   * With --workers N: the rest of the service (src/cluster/), which holds the client limits
+   * and answers /metrics and the service's part of /healthz. Absent: this node is the service.
+   */
+  readonly service?: ServiceLink;
 }
 
 /**
@@ -129,7 +135,8 @@ export class ServiceEdge {
           indexPage: () => indexPage(this.url, VERSION),
           asset: (pathname) => this.assets.get(pathname),
           readiness: () => core.readiness(),
-          metrics: () => this.metrics.render(),
+          metrics: () => (core.service === undefined ? this.metrics.render() : core.service.metrics()),
+          service: core.service === undefined ? undefined : () => core.service!.service(),
         },
         request,
         response,
@@ -257,7 +264,27 @@ export class ServiceEdge {
       return;
     }
     const admission = result.value;
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, admission, remoteAddress(request)));
+    const address = remoteAddress(request);
+    const service = this.core.service;
+    if (service === undefined) {
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, admission, address));
+      return;
+    }
+    // The service-wide limits: the primary holds the counts (a bounded wait, src/cluster/).
+    void service.reserve(address).then((refusal) => {
+      if (refusal !== null) {
+        this.refusals.refuse(socket, refusal);
+        return;
+      }
+      if (socket.destroyed || this.core.readiness() === 'stopping') {
+        service.release(address);
+        if (!socket.destroyed) this.refusals.refuse(socket, { status: 503, reason: 'shutting_down', message: 'server is shutting down' });
+        return;
+      }
+      // Held while the socket lives, whether the handshake completes or ws refuses it.
+      socket.once('close', () => service.release(address));
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.connect(ws, admission, address));
+    });
   }
 
   private connect(ws: WebSocket, admission: Admission, address: string): void {

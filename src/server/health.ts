@@ -5,6 +5,7 @@
 // clients: it reports `degraded`, with 200, so a load balancer keeps sending it clients.
 import type { BusState } from '../bus/bus.js';
 import type { ConnectionsState } from './descriptors.js';
+import type { ProcessReport, ServiceReport } from './service-link.js';
 
 /** `busy`: readable, but writes wait on another process's lock (producers are not acknowledged). */
 export type StoreState = 'ok' | 'busy' | 'unavailable';
@@ -71,6 +72,42 @@ export interface HealthReport {
   connections?: ConnectionsState;
   /** How many were dropped, why, and how long ago. */
   connections_error?: string;
+  /** With --workers N: the process that answered, and its own clients (`clients` is the service's). */
+  pid?: number;
+  process_clients?: number;
+  /** With --workers N: fanout processes configured, restarts since start, the last exit. */
+  workers?: number;
+  restarts?: number;
+  last_exit?: string;
+  /** `degraded` while a fanout process is down (restarting) or the primary does not answer. */
+  fanout?: 'ok' | 'degraded';
+  fanout_error?: string;
+  processes?: ProcessReport[];
+}
+
+/**
+ * A process's /healthz `body` with the service's figures (src/cluster/): `clients` becomes the
+ * total over every process, each process is listed, and `fanout` is `degraded` (`status` too,
+ * still with 200: the clients it has are served) while a process is restarting or when
+ * `service` is a reason the figures are unknown (the primary did not answer).
+ */
+export function withService(body: HealthReport, service: ServiceReport | string): HealthReport {
+  const out: HealthReport = { ...body, pid: process.pid, process_clients: body.clients };
+  if (typeof service === 'string') {
+    out.fanout = 'degraded';
+    out.fanout_error = service;
+  } else {
+    out.clients = service.clients;
+    out.workers = service.workers;
+    out.restarts = service.restarts;
+    if (service.lastExit !== null) out.last_exit = service.lastExit;
+    const down = service.processes.filter((p) => p.state === 'restarting');
+    out.fanout = down.length === 0 ? 'ok' : 'degraded';
+    if (down.length > 0) out.fanout_error = `fanout process ${down.map((p) => p.slot).join(', ')} restarting${service.lastExit === null ? '' : `; ${service.lastExit}`}`;
+    out.processes = service.processes;
+  }
+  if (out.fanout === 'degraded' && out.status === 'ok') out.status = 'degraded';
+  return out;
 }
 
 /**

@@ -1,7 +1,8 @@
 // Plain HTTP on the WebSocket port: the page at /, /healthz, /readyz, /metrics, the viewer's scripts, and 404 for anything else.
 import { requestUrl } from './request-url.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { healthReport, readinessReport, type HealthSource, type Readiness } from './health.js';
+import { healthReport, readinessReport, withService, type HealthSource, type Readiness } from './health.js';
+import type { ServiceReport } from './service-link.js';
 import { describeError } from '../util/describe-error.js';
 
 /** What the plain HTTP routes serve, read at each request. */
@@ -16,6 +17,8 @@ export interface HttpRoutes {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** The viewer's scripts (src/server/assets.ts): null for a path that is not one. */
   asset?(pathname: string): { contentType: string; body: Buffer } | null;
+  /** With --workers N: the service's figures (every process), merged into /healthz. */
+  service?(): Promise<ServiceReport | string>;
 }
 
 function send(response: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
@@ -47,7 +50,14 @@ export function handleHttp(routes: HttpRoutes, request: IncomingMessage, respons
     }
     case '/healthz': {
       const { httpStatus, body } = healthReport(routes.health, Date.now());
-      send(response, httpStatus, 'application/json', `${JSON.stringify(body)}\n`);
+      if (routes.service === undefined) {
+        send(response, httpStatus, 'application/json', `${JSON.stringify(body)}\n`);
+        return;
+      }
+      routes.service().then(
+        (service) => send(response, httpStatus, 'application/json', `${JSON.stringify(withService(body, service))}\n`),
+        (error: unknown) => send(response, httpStatus, 'application/json', `${JSON.stringify(withService(body, describeError(error)))}\n`),
+      );
       return;
     }
     case '/readyz': {

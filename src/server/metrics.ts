@@ -4,7 +4,12 @@
 // audience group as the frame is written (never per client), and the cursor lag needs the
 // store's newest row ids, one cheap query in the worker pool at most once a second and only
 // when scraped.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+//
+// With --workers N, the primary sums every process's registry (prom-client's
+// AggregatorRegistry, src/cluster/metrics.ts); a series each process reads from the one
+// store (cameras, rows read, the WAL, newest ids) says how it is combined instead
+// (`aggregator`: max, min or first), so that the service's figure is the store's, not N times it.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Aggregator } from 'prom-client';
 import type { Encoding, Role } from '../protocol/messages.js';
 import type { HubCounters } from '../fanout/hub.js';
 import type { ForgetReason } from '../fanout/camera-states.js';
@@ -65,7 +70,8 @@ export interface MetricsSource {
  * process defaults, read from `source` when scraped.
  */
 export class ServiceMetrics {
-  private readonly registry = new Registry();
+  /** The registry every series is registered in (with --workers N, the primary aggregates each process's). */
+  readonly registry = new Registry();
   private readonly latency: Histogram;
   private readonly newestIds: Sampled<Cursor>;
 
@@ -81,6 +87,7 @@ export class ServiceMetrics {
       name: 'wirecam_info',
       help: 'Always 1; the version is a label',
       labelNames: ['version'],
+      aggregator: 'first',
       registers,
     }).set({ version: source.version }, 1);
 
@@ -95,22 +102,22 @@ export class ServiceMetrics {
         for (const encoding of ENCODINGS) for (const role of ROLES) this.set({ encoding, role }, count.get(`${encoding} ${role}`) ?? 0);
       },
     });
-    gauge(registers, 'wirecam_cameras', 'Cameras with a known state (the snapshot a new client gets)', () => hub.cameraCount);
-    counterByLabel(registers, 'wirecam_cameras_forgotten_total', 'Cameras whose state was forgotten: reason "cap" (the least recently updated, past --max-cameras) or "store" (its rows are gone from the store)', 'reason', () => source.camerasForgotten());
-    gauge(registers, 'wirecam_store_wal_bytes', "Size of the store's write-ahead log (-wal file) in bytes; kept under --wal-max-bytes unless a reader pins it", () => source.walBytes?.() ?? 0);
-    counter(registers, 'wirecam_store_resets_total', "Resets of the store's sequence space (file replaced, sequence rolled back, newest rows removed), each detected and recovered from", () => source.storeResets?.() ?? 0);
-    gauge(registers, 'wirecam_store_readable', '1 while the store can be read, 0 when it cannot (see /healthz)', () => (source.storeReadable() ? 1 : 0));
+    gauge(registers, 'wirecam_cameras', 'Cameras with a known state (the snapshot a new client gets)', () => hub.cameraCount, 'max');
+    counterByLabel(registers, 'wirecam_cameras_forgotten_total', 'Cameras whose state was forgotten: reason "cap" (the least recently updated, past --max-cameras) or "store" (its rows are gone from the store)', 'reason', () => source.camerasForgotten(), 'max');
+    gauge(registers, 'wirecam_store_wal_bytes', "Size of the store's write-ahead log (-wal file) in bytes; kept under --wal-max-bytes unless a reader pins it", () => source.walBytes?.() ?? 0, 'max');
+    counter(registers, 'wirecam_store_resets_total', "Resets of the store's sequence space (file replaced, sequence rolled back, newest rows removed), each detected and recovered from", () => source.storeResets?.() ?? 0, 'max');
+    gauge(registers, 'wirecam_store_readable', '1 while the store can be read, 0 when it cannot (see /healthz)', () => (source.storeReadable() ? 1 : 0), 'min');
 
     counterByLabel(registers, 'wirecam_messages_sent_total', 'Camera and tile messages written to client sockets, by encoding', 'encoding', () => byEncoding(hub.counters.sent));
     counterByLabel(registers, 'wirecam_bytes_sent_total', 'Bytes of camera and tile messages written to client sockets (WebSocket framing included), by encoding', 'encoding', () => byEncoding(hub.counters.bytes));
-    counterByLabel(registers, 'wirecam_updates_received_total', 'Valid updates read from the store, from every producer, by kind', 'kind', () => counters.updatesRead);
+    counterByLabel(registers, 'wirecam_updates_received_total', 'Valid updates read from the store, from every producer, by kind', 'kind', () => counters.updatesRead, 'max');
     counterByLabel(registers, 'wirecam_producer_updates_total', 'Updates sent by WebSocket producers: accepted (queued for the store) or refused (queue full, never acknowledged)', 'outcome', () => ({
       accepted: counters.updatesAccepted,
       refused: counters.updatesRefused,
     }));
     counter(registers, 'wirecam_updates_stored_total', 'Producer updates committed to the store and acknowledged', () => counters.updatesStored);
     counter(registers, 'wirecam_updates_coalesced_total', 'Camera states skipped because a newer one replaced them before they were written (conflation)', () => hub.counters.coalesced);
-    counterByLabel(registers, 'wirecam_rows_rejected_total', 'Store rows skipped by validation, by reason', 'reason', () => counters.rowsRejected);
+    counterByLabel(registers, 'wirecam_rows_rejected_total', 'Store rows skipped by validation, by reason', 'reason', () => counters.rowsRejected, 'max');
     counterByLabel(registers, 'wirecam_errors_sent_total', 'Error messages sent to clients (their message was refused), by code', 'code', () => counters.errorsSent);
     counter(registers, 'wirecam_slow_consumers_closed_total', 'Clients closed with 4000 for staying above the socket buffer limit past the grace period', () => counters.slowConsumersClosed);
     counter(registers, 'wirecam_idle_connections_terminated_total', 'Connections terminated after the idle timeout', () => counters.idleConnectionsTerminated);
@@ -142,6 +149,7 @@ export class ServiceMetrics {
         name,
         help,
         labelNames: ['quantile'],
+        aggregator: 'max',
         registers,
         collect() {
           const summary = pick(source.pool.taskTimes);
@@ -157,6 +165,7 @@ export class ServiceMetrics {
         name,
         help,
         labelNames: ['table'],
+        aggregator: 'max',
         registers,
         async collect() {
           const newest = await newestIds.get();
@@ -190,10 +199,12 @@ export class ServiceMetrics {
   }
 }
 
-function gauge(registers: Registry[], name: string, help: string, read: () => number): void {
+/** `aggregator`: how the primary combines the processes' values (default: their sum). */
+function gauge(registers: Registry[], name: string, help: string, read: () => number, aggregator: Aggregator = 'sum'): void {
   new Gauge({
     name,
     help,
+    aggregator,
     registers,
     collect() {
       this.set(read());
@@ -202,10 +213,11 @@ function gauge(registers: Registry[], name: string, help: string, read: () => nu
 }
 
 /** A counter that mirrors one of the service's own counters when scraped. */
-function counter(registers: Registry[], name: string, help: string, read: () => number): void {
+function counter(registers: Registry[], name: string, help: string, read: () => number, aggregator: Aggregator = 'sum'): void {
   new Counter({
     name,
     help,
+    aggregator,
     registers,
     collect() {
       this.reset();
@@ -219,11 +231,12 @@ function byEncoding(counts: Readonly<Record<'json' | 'msgpack' | 'legacy', numbe
   return { json: counts.json + counts.legacy, msgpack: counts.msgpack };
 }
 
-function counterByLabel(registers: Registry[], name: string, help: string, label: string, read: () => Readonly<Record<string, number>>): void {
+function counterByLabel(registers: Registry[], name: string, help: string, label: string, read: () => Readonly<Record<string, number>>, aggregator: Aggregator = 'sum'): void {
   new Counter({
     name,
     help,
     labelNames: [label],
+    aggregator,
     registers,
     collect() {
       this.reset();

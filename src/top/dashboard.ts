@@ -108,6 +108,15 @@ export function renderDashboard(input: DashboardInput): string[] {
     if (roles.size > 0 && !(roles.size === 1 && roles.has(''))) clientParts.push(joinMap(roles, (n) => String(n)));
   }
   lines.push(`${label('CLIENTS')}${clientParts.length > 0 ? clientParts.join('   ') : dim('–')}`);
+  // With --workers N: each fanout process, its state and clients (the total is above).
+  if (health?.processes !== undefined) {
+    const states = health.processes.map((p) => {
+      const text = `#${p.slot} ${p.pid ?? '–'} ${p.state} ${p.clients}`;
+      return p.state === 'ready' ? text : style(color, '33', text);
+    });
+    const restarts = health.restarts ? `   restarts ${style(color, '33', String(health.restarts))}` : '';
+    lines.push(`${label('PROCS')}${health.processes.length} fanout (slot pid state clients): ${states.join(' · ')}${restarts}`);
+  }
 
   if (metrics !== null) {
     const sent = counterRates(metrics, before, seconds, 'wirecam_messages_sent_total', 'encoding');

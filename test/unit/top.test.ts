@@ -84,6 +84,20 @@ describe('the dashboard', () => {
     expect(lines.at(-1)).toMatch(/… 2 more camera/);
   });
 
+  it('with --workers N, shows each fanout process with its state and clients, and the restarts', () => {
+    const health = {
+      status: 'degraded' as const, uptime_s: 5, clients: 7, cameras: 1, last_update_age_ms: 3, store: 'ok' as const, restarts: 1,
+      processes: [
+        { slot: 1, pid: 101, state: 'ready' as const, clients: 7, uptime_s: 5 },
+        { slot: 2, pid: null, state: 'restarting' as const, clients: 0, uptime_s: null },
+      ],
+    };
+    const status = { at: 0, health, healthError: null, metrics: null, metricsError: 'x' };
+    const lines = renderDashboard({ url: 'ws://h:1/', now: 10_000, status, previous: null, stream, width: Infinity, height: Infinity, color: false, footer: '' });
+    expect(lines).toContain('PROCS    2 fanout (slot pid state clients): #1 101 ready 7 · #2 – restarting 0   restarts 1');
+    expect(lines.some((line) => line.startsWith('CLIENTS  7 connected'))).toBe(true);
+  });
+
   it('clips by visible characters, keeping colour codes', () => {
     expect(clip('\x1b[1mabcdef\x1b[0m', 3)).toBe('\x1b[1mabc\x1b[0m');
   });
