@@ -351,7 +351,7 @@ export class WirecamNode {
       );
     };
     // Once at start too: a store that grew while the service was down is bounded at once,
-    // and the resume horizon (PROTOCOL.md section 9) is known from the first client on.
+    // and the resume horizon (docs/protocol.md section 9) is known from the first client on.
     prune();
     this.retentionTimer = setInterval(prune, RETENTION_INTERVAL_MS);
     this.retentionTimer.unref();

@@ -12,7 +12,7 @@ export type BusState = 'ok' | 'degraded';
  * Where this node's accepted updates meet every node's, the way Centrifuge's Broker is.
  *
  * - Ordering: `frames` emits each camera's states in increasing `seq`, and all tiles in
- *   increasing tile `seq` (PROTOCOL.md section 6); batches from `publish` keep their order.
+ *   increasing tile `seq` (docs/protocol.md section 6); batches from `publish` keep their order.
  *   Frames of different cameras have no order between them. A camera state that is not
  *   newer than the last one a node delivered is dropped (by the bus, the graph and the hub).
  * - Who assigns `seq`: in one process, the store (a camera row's or tile row's id; the store

@@ -1,4 +1,4 @@
-// Where a node reads the map and the tile history from (PROTOCOL.md section 9): one
+// Where a node reads the map and the tile history from (docs/protocol.md section 9): one
 // interface, two implementations, like the bus: the store (one node; src/store/
 // tile-history.ts in the worker pool) and Redis (several nodes; redis/tile-history.ts).
 import { framesOf, type ReadyFrame } from '../protocol/ready-frame.js';
@@ -17,13 +17,13 @@ export interface TileBatch {
 }
 
 /**
- * Which tiles a read returns (PROTOCOL.md section 9.3): `map`, the latest tile of each
+ * Which tiles a read returns (docs/protocol.md section 9.3): `map`, the latest tile of each
  * coordinate (`tiles=map`); `since`, every tile in seq order (a resume, `tiles_since`).
  */
 export type TileRead = 'map' | 'since';
 
 /**
- * The tile history a node serves maps and resumes from (PROTOCOL.md section 9): tile seqs
+ * The tile history a node serves maps and resumes from (docs/protocol.md section 9): tile seqs
  * of one `epoch`, never reused within it. Reads go to the worker pool or to Redis, never
  * on the broadcast path.
  */

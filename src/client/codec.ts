@@ -15,7 +15,7 @@ export interface MsgpackrLike {
 }
 
 /**
- * A codec over msgpackr with plain maps (PROTOCOL.md section 2). Integers above 2^32 (the
+ * A codec over msgpackr with plain maps (docs/protocol.md section 2). Integers above 2^32 (the
  * millisecond timestamps) come out as numbers, not BigInts.
  */
 export function msgpackrCodec(msgpackr: MsgpackrLike): MsgpackCodec {

@@ -8,7 +8,7 @@ import { decodeFrame, msgpackrCodec, type MsgpackCodec, type MsgpackrLike } from
 import { TypedEvents } from './events.js';
 import { SeqFilter } from './freshness.js';
 
-/** The subprotocol of each encoding (PROTOCOL.md section 2). */
+/** The subprotocol of each encoding (docs/protocol.md section 2). */
 export const SUBPROTOCOLS: Record<Encoding, string> = { json: 'wirecam.v1.json', msgpack: 'wirecam.v1.msgpack' };
 
 /** What the client needs of a WebSocket: the browser's, Node's global one, or `ws`. */
@@ -59,7 +59,7 @@ export interface WirecamClientOptions {
   /** Source of randomness for the backoff jitter (tests make it predictable). */
   random?: () => number;
   /**
-   * Tiles wanted (PROTOCOL.md section 9): 'live' (default), 'map' (the latest tile of every
+   * Tiles wanted (docs/protocol.md section 9): 'live' (default), 'map' (the latest tile of every
    * coordinate first, on a connection that cannot resume), or 'none'. Unless 'none', every
    * reconnection resumes from the last tile received (epoch and tiles_since); the `map`
    * event says whether that worked.
@@ -76,7 +76,7 @@ export interface MapStatus {
   recovered: boolean;
   /** A resume was asked for (false on a first connection). */
   resumed: boolean;
-  /** The server's tile sequence space (PROTOCOL.md section 9.1). */
+  /** The server's tile sequence space (docs/protocol.md section 9.1). */
   epoch: string;
   /** The newest tile seq at the handshake. */
   tileSeq: number;
@@ -93,7 +93,7 @@ export interface StateChange {
 
 /**
  * Payload of the `disconnect` event: the WebSocket close `code` and `reason` (RFC 6455 section
- * 7.4; 1006 when the connection failed or dropped without a Close frame, PROTOCOL.md section 7).
+ * 7.4; 1006 when the connection failed or dropped without a Close frame, docs/protocol.md section 7).
  */
 export interface Disconnect {
   code: number;
@@ -146,10 +146,10 @@ function globalMsgpack(): MsgpackCodec | null {
 }
 
 /**
- * A client that stays connected to a wirecam server (PROTOCOL.md): it offers both subprotocols,
+ * A client that stays connected to a wirecam server (docs/protocol.md): it offers both subprotocols,
  * its preferred encoding first; reconnects with Backoff after any loss, trying `fallbackUrls` in
  * turn; asks again for its cameras (and so gets their snapshot) and resumes tiles from the last
- * seq held (PROTOCOL.md section 9); and emits only updates newer than those it has (per-camera
+ * seq held (docs/protocol.md section 9); and emits only updates newer than those it has (per-camera
  * seq, SeqFilter). Answers every heartbeat. The constructor throws Error when no WebSocket
  * implementation is given or global, or when `encoding: 'msgpack'` is asked for without a codec.
  */

@@ -1,4 +1,4 @@
-// The latest state of every known camera: the snapshot a new client is sent (PROTOCOL.md
+// The latest state of every known camera: the snapshot a new client is sent (docs/protocol.md
 // section 4) and the reference that keeps each camera's states in seq order (section 6,
 // rule 1). One owner for it, with a bound: at most `maxCameras` cameras; past it the least
 // recently updated camera is forgotten (counted, and said in a log line at most once per
@@ -46,7 +46,7 @@ const asIs = (frame: ReadyFrame): ReadyFrame => frame;
 
 /**
  * Latest frame per camera, in order of last update, at most `maxCameras` of them (see the
- * module comment). Only frames with a higher seq than the one known are kept (PROTOCOL.md
+ * module comment). Only frames with a higher seq than the one known are kept (docs/protocol.md
  * section 6, rule 1).
  */
 export class CameraStates {

@@ -28,13 +28,13 @@ export interface Transport {
   once(event: 'drain', listener: () => void): unknown;
 }
 
-/** What a client asked for (upgrade query or `subscribe` message, PROTOCOL.md sections 3 and 5). */
+/** What a client asked for (upgrade query or `subscribe` message, docs/protocol.md sections 3 and 5). */
 export interface Subscription {
   /** null: every camera ("*"). */
   cameras: ReadonlySet<string> | null;
   /** Most camera states per second per camera for this client (`max_hz`, already clamped to --max-hz). */
   maxHz: number;
-  /** false: no tile updates at all (`tiles=none`, PROTOCOL.md section 9); absent: tiles too. */
+  /** false: no tile updates at all (`tiles=none`, docs/protocol.md section 9); absent: tiles too. */
   tiles?: boolean;
 }
 
@@ -61,13 +61,13 @@ export interface BacklogLimit {
   /**
    * Most bytes of tiles and messages held for a client whose socket does not take them
    * (`--slow-consumer-bytes`; default 4 MiB). Camera states do not count: they conflate to one
-   * per camera (PROTOCOL.md 6.2).
+   * per camera (docs/protocol.md 6.2).
    */
   maxBytes?: number;
   /**
    * Called (once, from a later turn of the event loop, never from inside a delivery) when a
    * frame would take the backlog past `maxBytes`: the backlog is already dropped and nothing
-   * more is written; the owner closes the connection (4000, PROTOCOL.md section 7).
+   * more is written; the owner closes the connection (4000, docs/protocol.md section 7).
    * `heldBytes`: what the client was owed, that frame included.
    */
   overflowed?(heldBytes: number): void;
@@ -90,7 +90,7 @@ export interface Membership {
  * One connected client and the one writer of its socket's bytes. While the socket takes
  * them, frames go straight to it; once it is backpressured (`writableNeedDrain`), what the
  * client is owed waits here, bounded, not in Node's writable buffer: camera states conflate to
- * the newest per camera (PROTOCOL.md 6.2), tiles and messages queue in order up to
+ * the newest per camera (docs/protocol.md 6.2), tiles and messages queue in order up to
  * `BacklogLimit.maxBytes`, and everything waiting goes out on 'drain'. Once the WebSocket is
  * no longer open (a Close sent or received, RFC 6455 section 7.1), nothing more is written and
  * what was owed is dropped in O(1).
@@ -101,7 +101,7 @@ export class FanoutClient {
   /** Index in the group's client array (swap-remove on leave); -1 outside a group. */
   slot = -1;
   /**
-   * Newest camera frame per camera held back while the socket is backpressured (PROTOCOL.md
+   * Newest camera frame per camera held back while the socket is backpressured (docs/protocol.md
    * 6.2); null when none is. Only this client changes it (`sendState`, `retainPending`, 'drain').
    */
   private held: Map<string, ReadyFrame> | null = null;
@@ -223,7 +223,7 @@ export class FanoutClient {
     return false;
   }
 
-  /** Keeps only the newest frame per camera until the socket drains (PROTOCOL.md 6.2). */
+  /** Keeps only the newest frame per camera until the socket drains (docs/protocol.md 6.2). */
   private conflate(frame: ReadyFrame): void {
     if (this.held === null) {
       this.held = new Map();

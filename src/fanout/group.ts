@@ -30,7 +30,7 @@ export function groupKey(encoding: FrameFormat, subscription: Subscription): str
 /**
  * The clients of one audience (same encoding, cameras, rate and tile choice, see `groupKey`).
  * Below the server's maximum rate it throttles each camera through the shared latest-wins
- * gates (src/pipeline/gate-table.ts, PROTOCOL.md section 6) on one Node timer; at the maximum,
+ * gates (src/pipeline/gate-table.ts, docs/protocol.md section 6) on one Node timer; at the maximum,
  * the stream graph has already done that and frames are due at once.
  */
 export class AudienceGroup {

@@ -37,7 +37,7 @@ export interface HubCounters {
 /**
  * Delivers each published frame to every subscribed client: groups clients by audience
  * (`groupKey`), keeps the snapshot (`cameras`), and writes each tick's due frames, group by
- * group, once per `setImmediate`. Camera states keep seq order per camera (PROTOCOL.md
+ * group, once per `setImmediate`. Camera states keep seq order per camera (docs/protocol.md
  * section 6, rule 1): a frame not newer than the known state is dropped by `publish`.
  */
 export class Hub implements GroupHost {
@@ -148,7 +148,7 @@ export class Hub implements GroupHost {
 
   /**
    * Kept cameras whose newest state the client's group still holds for it (due this tick or
-   * waiting for a token): leaving the group would lose that state (PROTOCOL.md 6.3).
+   * waiting for a token): leaving the group would lose that state (docs/protocol.md 6.3).
    */
   private owedByGroup(client: FanoutClient, next: Subscription): Set<string> {
     const owed = new Set<string>();

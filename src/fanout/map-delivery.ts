@@ -1,4 +1,4 @@
-// The map and resume for one client at a time (PROTOCOL.md section 9): before a client's
+// The map and resume for one client at a time (docs/protocol.md section 9): before a client's
 // broadcast starts, the tiles it asked for (the map, or every tile after its resume point)
 // are read in batches from the tile history (never on the main thread) and written to it,
 // waiting for its socket to drain between batches. Live tiles published meanwhile are held
@@ -19,7 +19,7 @@ export interface TilePlan {
   read: { kind: TileRead; after: number } | null;
 }
 
-/** The tile history as a plan sees it (PROTOCOL.md section 9.1, `hello` fields). */
+/** The tile history as a plan sees it (docs/protocol.md section 9.1, `hello` fields). */
 export interface TileFacts {
   /** The current epoch of the tile sequence space (hello.epoch). */
   epoch: string;
@@ -30,7 +30,7 @@ export interface TileFacts {
 }
 
 /**
- * PROTOCOL.md section 9: a resume is honoured when its epoch is the current one and no tile
+ * docs/protocol.md section 9: a resume is honoured when its epoch is the current one and no tile
  * after its seq has been pruned (and the seq is not from the future, which only a reset
  * sequence space can explain); otherwise the client gets what `tiles` asks for, as on a first
  * connection. `tiles=none` gets no tiles, and so never `recovered: true`.
@@ -43,7 +43,7 @@ export function planTiles(request: TileRequest, facts: TileFacts): TilePlan {
   return { recovered: false, read: request.tiles === 'map' ? { kind: 'map', after: 0 } : null };
 }
 
-/** Bounds of one client's map delivery (PROTOCOL.md section 9.4). */
+/** Bounds of one client's map delivery (docs/protocol.md section 9.4). */
 export interface MapDeliveryOptions {
   /** Tiles read per batch, in rows (--batch-rows); one socket write each. */
   batchRows: number;

@@ -1,5 +1,5 @@
 // Which producer connection wrote which row, so its own update is not echoed back to it
-// (PROTOCOL.md section 5). Entries live from the write's result until the tail reads the row.
+// (docs/protocol.md section 5). Entries live from the write's result until the tail reads the row.
 import type { FrameKind } from '../protocol/ready-frame.js';
 
 /**

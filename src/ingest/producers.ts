@@ -12,10 +12,10 @@ import { Backoff } from '../util/backoff.js';
 export interface ProducerSink {
   /**
    * Its connection id, recorded as the row's origin so that the update is not echoed back to
-   * it (PROTOCOL.md section 5); 0 for --source-cmd, whose updates reach every client.
+   * it (docs/protocol.md section 5); 0 for --source-cmd, whose updates reach every client.
    */
   readonly id: number;
-  /** The update is committed (synchronous=FULL) as the row with id `seq`: `ack` it (PROTOCOL.md section 4.5). */
+  /** The update is committed (synchronous=FULL) as the row with id `seq`: `ack` it (docs/protocol.md section 4.5). */
   acknowledge(seq: number): void;
 }
 

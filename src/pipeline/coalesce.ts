@@ -1,4 +1,4 @@
-// Latest-value-wins throttling as an RxJS operator (PROTOCOL.md section 6): the first update
+// Latest-value-wins throttling as an RxJS operator (docs/protocol.md section 6): the first update
 // after a quiet period goes out at once (leading edge); while the rate is spent only the
 // newest update is kept, and it goes out as soon as a token is back (trailing edge); an update
 // not newer than one already accepted is dropped.
@@ -17,7 +17,7 @@ export type { Sequenced } from './latest-gate.js';
 
 /** The rate of coalesceLatest, its clock, and who hears what it does. */
 export interface CoalesceOptions<T extends Sequenced = Sequenced> {
-  /** Most updates per second passed on per key, on average (the rate of PROTOCOL.md 6); > 0. */
+  /** Most updates per second passed on per key, on average (the rate of docs/protocol.md 6); > 0. */
   ratePerSecond: number;
   /** Token bucket size: updates of one key passed at once after a quiet period; >= 1. */
   burst: number;
@@ -25,7 +25,7 @@ export interface CoalesceOptions<T extends Sequenced = Sequenced> {
   scheduler?: SchedulerLike;
   /**
    * The key an update is throttled under (a camera), or null for an update that passes
-   * untouched and in order (a tile, PROTOCOL.md section 6). Default: one key for the stream,
+   * untouched and in order (a tile, docs/protocol.md section 6). Default: one key for the stream,
    * whose order holds for the stream's whole life (the seq last sent is kept: one number).
    * With keys, a key's gate forgets its newest seq when released (see GateTable): the
    * source's seqs must only increase across a quiet period of that key.

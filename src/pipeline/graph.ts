@@ -1,6 +1,6 @@
 // The stream graph between the sources and the hub: merge every source, split by camera,
 // coalesce and throttle each camera at the server's maximum rate, and share the result.
-// Tiles are not coalesced (PROTOCOL.md section 6): they pass in order.
+// Tiles are not coalesced (docs/protocol.md section 6): they pass in order.
 //
 // Each camera has a latest-wins gate (src/pipeline/latest-gate.ts) only while it owes
 // something: once its trailing edge is delivered and its rate limiter is full again, the gate
@@ -34,7 +34,7 @@ const cameraKey = (frame: ReadyFrame): string | null => (frame.kind === 'tile' ?
 
 /**
  * Merges `sources` (batches of frames, as the store tail or bus emits them), coalesces each
- * camera's states (PROTOCOL.md section 6), passes tiles in order, and shares one subscription
+ * camera's states (docs/protocol.md section 6), passes tiles in order, and shares one subscription
  * among all subscribers. When every source completes, each camera's pending state is
  * delivered (when its rate allows) before completion; an error of any source is passed on.
  *

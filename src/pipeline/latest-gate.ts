@@ -1,4 +1,4 @@
-// The latest-wins gate of one camera (PROTOCOL.md section 6), written once and used by every
+// The latest-wins gate of one camera (docs/protocol.md section 6), written once and used by every
 // place that throttles camera states: the stream graph's per-camera gates and each throttled
 // audience group's (src/pipeline/gate-table.ts keeps one per camera).
 //
@@ -13,14 +13,14 @@
 // gate says when it wants to be asked again (`wakeAt`). Whoever owns it sets the one timer.
 import { RateLimiter } from '../util/rate-limiter.js';
 
-/** A value ordered by `seq`: a higher seq is a newer state (PROTOCOL.md section 6, rule 1). */
+/** A value ordered by `seq`: a higher seq is a newer state (docs/protocol.md section 6, rule 1). */
 export interface Sequenced {
   seq: number;
 }
 
 /** The rate a gate enforces. */
 export interface GateOptions {
-  /** Most updates per second passed on, on average (the `max_hz` of PROTOCOL.md section 6); > 0. */
+  /** Most updates per second passed on, on average (the `max_hz` of docs/protocol.md section 6); > 0. */
   ratePerSecond: number;
   /** Updates passed at once after a quiet period (the token bucket's size); >= 1. */
   burst: number;

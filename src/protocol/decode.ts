@@ -1,5 +1,5 @@
 // Client frames to typed messages. Never throws: every failure is a documented error code
-// with a short reason (PROTOCOL.md section 5).
+// with a short reason (docs/protocol.md section 5).
 import { Unpackr } from 'msgpackr';
 import { ALL_CAMERAS, type ClientMessage, type Encoding, type ErrorCode } from './messages.js';
 import { checkCamera, checkTile, isCameraId, type Checked } from './validate.js';
@@ -30,7 +30,7 @@ function parse(data: Buffer, isBinary: boolean, encoding: Encoding): unknown {
 /**
  * One client frame (`data`, with ws's `isBinary`) of a session of `encoding`, as a typed
  * message. `now` (ms since the epoch) fills in a producer's missing timestamp. Never throws:
- * malformed input is a `bad_message` or `bad_camera` result (PROTOCOL.md section 5,
+ * malformed input is a `bad_message` or `bad_camera` result (docs/protocol.md section 5,
  * docs/protocol.md 4.6).
  */
 export function decodeClientMessage(data: Buffer, isBinary: boolean, encoding: Encoding, now: number): Decoded {

@@ -5,7 +5,7 @@ import { frameMessage } from './frame.js';
 import { legacyMessage } from './legacy.js';
 import type { CameraInput, TileInput } from './messages.js';
 
-/** Keys whose numbers are float64 on the wire whatever their value (PROTOCOL.md section 2). */
+/** Keys whose numbers are float64 on the wire whatever their value (docs/protocol.md section 2). */
 const CAMERA_FLOAT_KEYS: ReadonlySet<string> = new Set(['x', 'y', 'zoom', 'target_x', 'target_y', 'target_zoom']);
 const NO_FLOAT_KEYS: ReadonlySet<string> = new Set();
 
@@ -17,7 +17,7 @@ function floatKeysOf(message: ServerMessage): ReadonlySet<string> {
 
 /**
  * A message's payload, without WebSocket header: UTF-8 JSON, or MessagePack with the camera
- * coordinates as float64 (PROTOCOL.md section 2). Throws TypeError on a value MessagePack cannot
+ * coordinates as float64 (docs/protocol.md section 2). Throws TypeError on a value MessagePack cannot
  * carry (a function, a symbol, a BigInt).
  */
 export function encodePayload(message: ServerMessage, encoding: Encoding): Buffer {

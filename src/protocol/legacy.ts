@@ -1,5 +1,5 @@
 // Legacy JSON mode (no subprotocol) speaks the units of Geometry OS's own camera server,
-// camera_sync.rs (PROTOCOL.md section 4, at the end): `camera_update.timestamp` and
+// camera_sync.rs (docs/protocol.md section 4, at the end): `camera_update.timestamp` and
 // `heartbeat.timestamp` are integer Unix seconds, `tile_update.timestamp` Unix seconds as a
 // (fractional) number. Everything else is the wirecam.v1.json message unchanged.
 import type { ServerMessage } from './messages.js';

@@ -1,10 +1,10 @@
-// The wire contract of PROTOCOL.md, as types and constants. Nothing here does I/O.
+// The wire contract of docs/protocol.md, as types and constants. Nothing here does I/O.
 
 /** The protocol name and version, sent as `hello.protocol` (docs/protocol.md 4.1). */
 export const PROTOCOL_NAME = 'wirecam.v1';
-/** `Sec-WebSocket-Protocol` value for JSON text frames (PROTOCOL.md section 2; RFC 6455 section 11.3.4). */
+/** `Sec-WebSocket-Protocol` value for JSON text frames (docs/protocol.md section 2; RFC 6455 section 11.3.4). */
 export const SUBPROTOCOL_JSON = 'wirecam.v1.json';
-/** `Sec-WebSocket-Protocol` value for MessagePack binary frames (PROTOCOL.md section 2). */
+/** `Sec-WebSocket-Protocol` value for MessagePack binary frames (docs/protocol.md section 2). */
 export const SUBPROTOCOL_MSGPACK = 'wirecam.v1.msgpack';
 /** Every subprotocol the server selects, in the order a refused upgrade (HTTP 400) names them. */
 export const SUPPORTED_SUBPROTOCOLS = [SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK] as const;
@@ -13,7 +13,7 @@ export const SUPPORTED_SUBPROTOCOLS = [SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK] as
 export type Encoding = 'json' | 'msgpack';
 /**
  * `viewer` only receives; `producer` (it presented a producer token) may also send updates
- * (PROTOCOL.md section 5).
+ * (docs/protocol.md section 5).
  */
 export type Role = 'viewer' | 'producer';
 
@@ -21,11 +21,11 @@ export type Role = 'viewer' | 'producer';
 export const DEFAULT_CAMERA = 'main';
 /** The subscription that means "every camera". */
 export const ALL_CAMERAS = '*';
-/** A valid camera id: 1 to 64 of `A-Z a-z 0-9 _ . : -` (PROTOCOL.md section 3). */
+/** A valid camera id: 1 to 64 of `A-Z a-z 0-9 _ . : -` (docs/protocol.md section 3). */
 export const CAMERA_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /**
- * The error codes of PROTOCOL.md section 4, plus `rate_limited`: a producer sending faster
+ * The error codes of docs/protocol.md section 4, plus `rate_limited`: a producer sending faster
  * than --max-producer-rate (the update is not stored). Old clients log an unknown code as
  * they would an unknown type.
  */
@@ -33,21 +33,21 @@ export const ERROR_CODES = ['bad_message', 'bad_camera', 'unauthorized', 'too_ma
 /** The `code` of an `error` message; one of ERROR_CODES. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** Close code 1001: the server is shutting down (RFC 6455 section 7.4.1; PROTOCOL.md section 7). */
+/** Close code 1001: the server is shutting down (RFC 6455 section 7.4.1; docs/protocol.md section 7). */
 export const CLOSE_GOING_AWAY = 1001;
-/** Close code 1008: `too_many_errors` (RFC 6455 section 7.4.1; PROTOCOL.md section 7). */
+/** Close code 1008: `too_many_errors` (RFC 6455 section 7.4.1; docs/protocol.md section 7). */
 export const CLOSE_POLICY_VIOLATION = 1008;
 /** RFC 6455 section 7.4.1: the server met a condition that kept it from serving the request. */
 export const CLOSE_INTERNAL_ERROR = 1011;
 /**
- * Close code 4000 "slow consumer" (PROTOCOL.md section 7): a client owed more than
+ * Close code 4000 "slow consumer" (docs/protocol.md section 7): a client owed more than
  * `--slow-consumer-bytes`, or whose socket took nothing for `--slow-consumer-grace-ms`. 4000-4999
  * is the private-use range of RFC 6455 section 7.4.2.
  */
 export const CLOSE_SLOW_CONSUMER = 4000;
 
 /**
- * One camera state on the wire (PROTOCOL.md section 4, docs/protocol.md 4.2). `x`, `y`: world
+ * One camera state on the wire (docs/protocol.md section 4, docs/protocol.md 4.2). `x`, `y`: world
  * coordinates; `zoom` > 0; `target_*`: where the camera is heading (equal to `x`, `y`, `zoom` when
  * the producer gave none); `seq`: strictly increasing per camera, never reused (the store's row
  * id, or with Redis the camera's Redis counter); `timestamp`: integer ms since the Unix epoch
@@ -69,7 +69,7 @@ export interface CameraUpdate {
 /**
  * One map tile (docs/protocol.md 4.3): integer grid coordinates `x`, `y`, a texture name `brick`
  * (1 to 256 characters), the producer's `timestamp` in integer ms; `seq` is the tile table's row
- * id, a sequence of its own within one epoch (PROTOCOL.md section 9).
+ * id, a sequence of its own within one epoch (docs/protocol.md section 9).
  */
 export interface TileUpdate {
   type: 'tile_update';
@@ -96,7 +96,7 @@ export interface Hello {
   cameras: string[];
   max_hz: number;
   heartbeat_ms: number;
-  /** The store's sequence space (protocol 1.1, PROTOCOL.md section 9). */
+  /** The store's sequence space (protocol 1.1, docs/protocol.md section 9). */
   epoch: string;
   /** The newest tile seq at the handshake (0: none). */
   tile_seq: number;
@@ -106,7 +106,7 @@ export interface Hello {
 
 /**
  * Sent every `--heartbeat-ms` with a WebSocket ping; `timestamp` in integer ms (seconds in legacy
- * JSON mode). Clients may answer with any message (PROTOCOL.md section 5).
+ * JSON mode). Clients may answer with any message (docs/protocol.md section 5).
  */
 export interface Heartbeat {
   type: 'heartbeat';
@@ -132,7 +132,7 @@ export interface ErrorMessage {
   message: string;
 }
 
-/** Every message the server sends, told apart by `type` (PROTOCOL.md section 4). */
+/** Every message the server sends, told apart by `type` (docs/protocol.md section 4). */
 export type ServerMessage = CameraUpdate | TileUpdate | Hello | Heartbeat | Ack | ErrorMessage;
 
 /**
@@ -167,7 +167,7 @@ export type UpdateInput =
   | { kind: 'tile'; value: TileInput };
 
 /**
- * A decoded, validated client message (PROTOCOL.md section 5); `subscribe.maxHz` is null when the
+ * A decoded, validated client message (docs/protocol.md section 5); `subscribe.maxHz` is null when the
  * client named no rate (it keeps its current one).
  */
 export type ClientMessage =

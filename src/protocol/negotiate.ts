@@ -1,4 +1,4 @@
-// Subprotocol choice and subscription parameters of the upgrade request (PROTOCOL.md 2 and 3).
+// Subprotocol choice and subscription parameters of the upgrade request (docs/protocol.md 2 and 3).
 import {
   ALL_CAMERAS,
   DEFAULT_CAMERA,
@@ -9,7 +9,7 @@ import {
 } from './messages.js';
 import { isCameraId } from './validate.js';
 
-/** The outcome of subprotocol negotiation (PROTOCOL.md section 2; RFC 6455 section 4.2.2). */
+/** The outcome of subprotocol negotiation (docs/protocol.md section 2; RFC 6455 section 4.2.2). */
 export interface SessionMode {
   /** The subprotocol to echo in the handshake, or null for legacy JSON mode. */
   subprotocol: string | null;
@@ -22,7 +22,7 @@ export type Negotiated<T> = { ok: true; value: T } | { ok: false; reason: string
 /**
  * The subprotocol to select from `offered`, the raw Sec-WebSocket-Protocol header
  * (comma-separated, RFC 6455 section 4.2.2): the first one the server knows wins; no header
- * means legacy JSON mode; only unknown values are refused (HTTP 400). PROTOCOL.md section 2.
+ * means legacy JSON mode; only unknown values are refused (HTTP 400). docs/protocol.md section 2.
  */
 export function chooseSubprotocol(offered: string | undefined): Negotiated<SessionMode> {
   if (offered === undefined || offered.trim() === '') {
@@ -42,7 +42,7 @@ export function normalizeCameras(cameras: readonly string[]): string[] {
   return [...new Set(cameras)];
 }
 
-/** Rates outside 1..serverMax are brought inside it (PROTOCOL.md section 3). */
+/** Rates outside 1..serverMax are brought inside it (docs/protocol.md section 3). */
 export function clampMaxHz(requested: number | null, serverMaxHz: number): number {
   if (requested === null) return serverMaxHz;
   return Math.min(serverMaxHz, Math.max(1, requested));
@@ -59,7 +59,7 @@ export interface SubscriptionRequest {
 
 /**
  * `camera` (default `main`) and `max_hz` (default `serverMaxHz`, in Hz) of the upgrade's query
- * (PROTOCOL.md section 3). An invalid camera id, or a `max_hz` that is not a number, is refused
+ * (docs/protocol.md section 3). An invalid camera id, or a `max_hz` that is not a number, is refused
  * with a one-line reason; a rate outside 1..serverMaxHz is clamped. Never throws.
  */
 export function parseSubscriptionQuery(params: URLSearchParams, serverMaxHz: number): Negotiated<SubscriptionRequest> {
@@ -79,10 +79,10 @@ export function parseSubscriptionQuery(params: URLSearchParams, serverMaxHz: num
   return { ok: true, value: { cameras: normalizeCameras(cameras), maxHz: clampMaxHz(maxHz, serverMaxHz) } };
 }
 
-/** What a client asks of the map (PROTOCOL.md section 9): `tiles`, and a resume point. */
+/** What a client asks of the map (docs/protocol.md section 9): `tiles`, and a resume point. */
 export type TilesMode = 'live' | 'map' | 'none';
 
-/** The `tiles`, `epoch` and `tiles_since` query parameters, checked (PROTOCOL.md section 9.2). */
+/** The `tiles`, `epoch` and `tiles_since` query parameters, checked (docs/protocol.md section 9.2). */
 export interface TileRequest {
   /** `live` (default): live tile updates only; `map`: the map first; `none`: no tiles. */
   tiles: TilesMode;
@@ -97,7 +97,7 @@ const EPOCH_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 const SEQ_PATTERN = /^[0-9]{1,16}$/;
 
 /**
- * `tiles`, `epoch` and `tiles_since` of the upgrade request (PROTOCOL.md section 9). A
+ * `tiles`, `epoch` and `tiles_since` of the upgrade request (docs/protocol.md section 9). A
  * malformed value, or only one of `epoch` and `tiles_since`, is refused (HTTP 400) with a
  * one-line reason.
  */

@@ -38,7 +38,7 @@ export interface SeqTemplate {
 /**
  * One update ready to write to any socket: its three complete WebSocket frames (views into a
  * shared buffer, never copied per client) and what the stream graph needs to route and conflate
- * it. `seq` orders states of one camera, or tiles (PROTOCOL.md section 6).
+ * it. `seq` orders states of one camera, or tiles (docs/protocol.md section 6).
  */
 export interface ReadyFrame {
   kind: FrameKind;

@@ -30,7 +30,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; reason: RejectRea
 /** Longest tile texture name (`brick`), in characters (UTF-16 code units). */
 const MAX_BRICK_LENGTH = 256;
 
-/** True when `value` is a string matching CAMERA_ID_PATTERN (PROTOCOL.md section 3). */
+/** True when `value` is a string matching CAMERA_ID_PATTERN (docs/protocol.md section 3). */
 export function isCameraId(value: unknown): value is string {
   return typeof value === 'string' && CAMERA_ID_PATTERN.test(value);
 }
@@ -73,7 +73,7 @@ export interface CameraFields {
 }
 
 /**
- * The rules of PROTOCOL.md section 5 for a camera state: `camera` a valid id (default `main`),
+ * The rules of docs/protocol.md section 5 for a camera state: `camera` a valid id (default `main`),
  * `x`, `y`, `zoom` finite with `zoom` > 0, `target_*` finite when given (`target_zoom` > 0),
  * `timestamp` integer ms from 0 to 2^53 - 1 (a fraction is truncated). `now` is the timestamp
  * to use when none is given, or null when one is required (store rows). Never throws.

@@ -20,7 +20,7 @@ export interface AccessSettings {
 }
 
 /**
- * Who may connect and as what (PROTOCOL.md sections 3 and 5): the token sets, the origin
+ * Who may connect and as what (docs/protocol.md sections 3 and 5): the token sets, the origin
  * allow-list and the count of open connections per address.
  *
  * @throws ConfigError from the constructor when a token file cannot be read or holds no token.

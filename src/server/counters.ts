@@ -20,7 +20,7 @@ export interface ServiceCounters {
   rowsRejected: Record<RejectReason, number>;
   /** `error` messages sent, by code. */
   errorsSent: Record<ErrorCode, number>;
-  /** Clients closed with 4000 (PROTOCOL.md section 7). */
+  /** Clients closed with 4000 (docs/protocol.md section 7). */
   slowConsumersClosed: number;
   /** Connections terminated after --idle-timeout-ms of silence. */
   idleConnectionsTerminated: number;

@@ -56,7 +56,7 @@ export interface EdgeCore {
   readonly producers: ProducerWriter;
   /** The store pool as /metrics reports it. */
   readonly pool: MetricsSource['pool'];
-  /** The map and resume (PROTOCOL.md section 9); set before the first upgrade is taken. */
+  /** The map and resume (docs/protocol.md section 9); set before the first upgrade is taken. */
   readonly maps: MapDeliveries;
   /** The tile history's epoch now (hello.epoch). */
   epoch(): string;
@@ -319,7 +319,7 @@ export class ServiceEdge {
       // Called from a later turn than the join: `session` is set by then.
       overflowed: (heldBytes: number) => this.liveness.closeSlowConsumer(session, heldBytes),
     };
-    // A map or a resume first (PROTOCOL.md section 9): hello when the plan is known, then the
+    // A map or a resume first (docs/protocol.md section 9): hello when the plan is known, then the
     // tiles, then the snapshot and live updates (map-delivery.ts).
     const withMap = hello !== null && (tiles.tiles === 'map' || tiles.resume !== null);
     const client = withMap

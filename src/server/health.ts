@@ -1,4 +1,4 @@
-// GET /healthz (PROTOCOL.md section 8): 200 while the store can be read, 503 when it cannot
+// GET /healthz (docs/protocol.md section 8): 200 while the store can be read, 503 when it cannot
 // (`degraded` with 200 while writes wait for another process's lock);
 // GET /readyz: whether the service has started and is not stopping.
 // With several nodes (Redis bus), a node that cannot reach Redis still serves its own
@@ -41,7 +41,7 @@ export interface HealthSource {
 }
 
 /**
- * The JSON body of GET /healthz (PROTOCOL.md section 8; README, "HTTP on the same port").
+ * The JSON body of GET /healthz (docs/protocol.md section 8; README, "HTTP on the same port").
  * Optional fields appear only when their source reports them, `*_error` only with a cause.
  */
 export interface HealthReport {

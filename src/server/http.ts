@@ -31,7 +31,7 @@ function send(response: ServerResponse, status: number, contentType: string, bod
 }
 
 /**
- * Answers one plain HTTP request (PROTOCOL.md section 8): GET or HEAD only (else 405 with
+ * Answers one plain HTTP request (docs/protocol.md section 8): GET or HEAD only (else 405 with
  * `Allow: GET, HEAD`), `/`, `/healthz`, `/readyz`, `/metrics`, an asset, or 404. Every
  * answer has Content-Length and `Cache-Control: no-store`.
  */

@@ -1,4 +1,4 @@
-// Keeping connections honest (PROTOCOL.md section 7): heartbeats and pings at every interval,
+// Keeping connections honest (docs/protocol.md section 7): heartbeats and pings at every interval,
 // silent connections terminated, and slow consumers closed with 4000: at once when what they
 // are owed passes --slow-consumer-bytes (the hub reports it), or when their socket has taken
 // nothing of what they are owed for --slow-consumer-grace-ms.
@@ -7,7 +7,7 @@ import { CLOSE_SLOW_CONSUMER } from '../protocol/messages.js';
 import type { Session } from './session.js';
 import type { ServiceCounters } from './counters.js';
 
-/** Liveness intervals and bounds (PROTOCOL.md section 7), all in ms. */
+/** Liveness intervals and bounds (docs/protocol.md section 7), all in ms. */
 export interface LivenessOptions {
   /** --heartbeat-ms: a heartbeat message and a ping to every connection this often. */
   heartbeatMs: number;
@@ -54,7 +54,7 @@ export class Liveness {
 
   /**
    * One heartbeat message, encoded once per frame format (legacy JSON mode: integer seconds,
-   * PROTOCOL.md section 4), and a ping, to every connection.
+   * docs/protocol.md section 4), and a ping, to every connection.
    */
   private beat(): void {
     const frames = encodeFramedSet({ type: 'heartbeat', timestamp: Date.now() });
@@ -88,7 +88,7 @@ export class Liveness {
   }
 
   /**
-   * Closes a slow consumer with 4000 (PROTOCOL.md section 7), counted and reported once; its
+   * Closes a slow consumer with 4000 (docs/protocol.md section 7), counted and reported once; its
    * backlog is dropped first so that the Close is not queued behind it.
    * `heldBytes`: what it was owed (for the log line).
    */

@@ -1,4 +1,4 @@
-// One WebSocket connection after the handshake: what it sends us (PROTOCOL.md section 5) and
+// One WebSocket connection after the handshake: what it sends us (docs/protocol.md section 5) and
 // the replies that are for it alone (errors, acks). Broadcast frames reach it via the hub.
 import type WebSocket from 'ws';
 import { decodeClientMessage } from '../protocol/decode.js';
@@ -19,7 +19,7 @@ import type { ProducerSink, ProducerWriter } from '../ingest/producers.js';
 import type { ServiceCounters } from './counters.js';
 import { TokenBucket } from '../util/token-bucket.js';
 
-/** PROTOCOL.md section 4.6 (`too_many_errors`): the tenth error within ERROR_WINDOW_MS closes the connection with 1008. */
+/** docs/protocol.md section 4.6 (`too_many_errors`): the tenth error within ERROR_WINDOW_MS closes the connection with 1008. */
 const ERROR_LIMIT = 10;
 /** The window of ERROR_LIMIT (ms). */
 const ERROR_WINDOW_MS = 10_000;
@@ -33,7 +33,7 @@ export interface SessionContext {
   /** Where producers' updates are queued for the store. */
   producers: ProducerWriter;
   counters: ServiceCounters;
-  /** --max-hz: the ceiling a `subscribe`'s `max_hz` is clamped to (PROTOCOL.md section 3). */
+  /** --max-hz: the ceiling a `subscribe`'s `max_hz` is clamped to (docs/protocol.md section 3). */
   maxHz: number;
   /** Updates per second one producer connection may send. */
   maxProducerRate: number;
@@ -52,7 +52,7 @@ export function toSubscription(cameras: readonly string[], maxHz: number, tiles 
 
 /**
  * One WebSocket connection after the handshake (see the module comment): decodes and answers
- * what the client sends (PROTOCOL.md section 5), acknowledges a producer's stored updates, and
+ * what the client sends (docs/protocol.md section 5), acknowledges a producer's stored updates, and
  * closes the connection. Bad input is answered with `error` and changes nothing.
  */
 export class Session implements ProducerSink {
@@ -136,7 +136,7 @@ export class Session implements ProducerSink {
     }
   }
 
-  /** ProducerSink: the update is stored under `seq`; sends `ack` (PROTOCOL.md section 4.5). */
+  /** ProducerSink: the update is stored under `seq`; sends `ack` (docs/protocol.md section 4.5). */
   acknowledge(seq: number): void {
     this.client.send(encodeFrame({ type: 'ack', seq }, this.encoding));
   }

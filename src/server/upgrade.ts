@@ -18,11 +18,11 @@ import type { Refusal } from './refusal.js';
 
 /** What an admitted upgrade asked for and may do. */
 export interface Admission {
-  /** The subprotocol chosen (null: legacy JSON mode) and its encoding (PROTOCOL.md section 2). */
+  /** The subprotocol chosen (null: legacy JSON mode) and its encoding (docs/protocol.md section 2). */
   mode: SessionMode;
-  /** Cameras and `max_hz` (clamped) from the query string (PROTOCOL.md section 3). */
+  /** Cameras and `max_hz` (clamped) from the query string (docs/protocol.md section 3). */
   subscription: SubscriptionRequest;
-  /** The map and resume asked for (PROTOCOL.md section 9); legacy JSON mode gets live tiles only. */
+  /** The map and resume asked for (docs/protocol.md section 9); legacy JSON mode gets live tiles only. */
   tiles: TileRequest;
   /** `producer` with a producer token, else `viewer`. */
   role: Role;
@@ -53,7 +53,7 @@ export function remoteAddress(request: IncomingMessage): string {
 /**
  * Decides an upgrade request before the handshake, in this order: path (404), origin
  * (403, `--allowed-origin`), total clients (503, `--max-clients`), the address's open
- * connections (429, `--max-connections-per-ip`), subprotocol (400, PROTOCOL.md section 2),
+ * connections (429, `--max-connections-per-ip`), subprotocol (400, docs/protocol.md section 2),
  * subscription query (400), token (401). Never throws.
  */
 export function admit(request: IncomingMessage, policy: AdmissionPolicy): AdmissionResult {

@@ -1,5 +1,5 @@
 // Facts the store keeps about itself, in its own table (wirecam_meta), so that they survive
-// restarts and travel with the file (PROTOCOL.md section 9):
+// restarts and travel with the file (docs/protocol.md section 9):
 // - the epoch: names the store's sequence space. Created with the store; replaced whenever
 //   that space is reset (another file now sits at the path, or its sequences went back).
 //   Within one epoch a tile seq is never reused, so a client's (epoch, seq) says exactly
@@ -37,7 +37,7 @@ export function randomEpoch(): string {
 }
 
 /**
- * The store's epoch (PROTOCOL.md section 9.1); created (and kept in the store) on first use.
+ * The store's epoch (docs/protocol.md section 9.1); created (and kept in the store) on first use.
  * Throws what SQLite throws (a busy store, or a read-only one when the epoch must be created).
  */
 export function currentEpoch(db: Db): string {

@@ -6,7 +6,7 @@ import type { Db } from './open.js';
 
 /**
  * A position in the store, one row id per table: reading continues with the rows whose id
- * is above it. Row ids are the seqs on the wire (PROTOCOL.md sections 4.2, 4.3); 0: before
+ * is above it. Row ids are the seqs on the wire (docs/protocol.md sections 4.2, 4.3); 0: before
  * the first row.
  */
 export interface Cursor {
@@ -30,7 +30,7 @@ export interface StorePositions {
 }
 
 /**
- * A stored row that is not a valid state (validate.ts, the rules of PROTOCOL.md section 4):
+ * A stored row that is not a valid state (validate.ts, the rules of docs/protocol.md section 4):
  * skipped, counted and logged by the main thread; the cursor moves past it.
  */
 export interface Rejected {

@@ -18,7 +18,7 @@ const CHUNK = 5000;
 /**
  * Deletes the rows a RetentionPolicy no longer keeps, on a write connection, a chunk at a
  * time. Each camera's latest row is kept whatever its age; tiles are not (the highest tile
- * seq deleted is recorded as the resume horizon, meta.ts, PROTOCOL.md section 9.3).
+ * seq deleted is recorded as the resume horizon, meta.ts, docs/protocol.md section 9.3).
  */
 export class Retention {
   private readonly pruneCameras;

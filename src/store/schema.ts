@@ -1,9 +1,9 @@
-// The store's schema (DESIGN.md). AUTOINCREMENT makes the row id a seq that is never reused,
+// The store's schema (docs/architecture.md, README "Recording camera states"). AUTOINCREMENT makes the row id a seq that is never reused,
 // even after retention deletes the newest rows' predecessors.
 /**
  * The statements that create the store's tables and indexes when missing (CREATE ... IF NOT
  * EXISTS, so running them on an existing store changes nothing). Row ids are seqs; `ts` is
- * ms since the Unix epoch; x, y, zoom as PROTOCOL.md section 4.2 and 4.3 define them.
+ * ms since the Unix epoch; x, y, zoom as docs/protocol.md section 4.2 and 4.3 define them.
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS camera_updates (
@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS tile_updates (
 );
 -- Finds each camera's latest row (snapshot, retention) without scanning the table.
 CREATE INDEX IF NOT EXISTS camera_updates_by_camera ON camera_updates (camera, id);
--- Finds each tile coordinate's latest row (the map, PROTOCOL.md section 9) by index seeks.
+-- Finds each tile coordinate's latest row (the map, docs/protocol.md section 9) by index seeks.
 CREATE INDEX IF NOT EXISTS tile_updates_by_coordinate ON tile_updates (x, y, id);
 -- The store's own facts (src/store/meta.ts): its epoch, how far retention has pruned tiles.
 CREATE TABLE IF NOT EXISTS wirecam_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

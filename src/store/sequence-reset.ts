@@ -6,8 +6,8 @@
 // resetSequenceSpace() recovers, in one transaction: ids continue above every seq already
 // sent (sequences.ts), and each camera's latest state in the store is recorded again as a
 // new row, so that clients get the store's states with seqs that still only increase
-// (PROTOCOL.md 6.1), and the store gets a new epoch (meta.ts), so that clients resuming
-// with the old one rebuild their map (PROTOCOL.md 9).
+// (docs/protocol.md 6.1), and the store gets a new epoch (meta.ts), so that clients resuming
+// with the old one rebuild their map (docs/protocol.md 9).
 import type { Db } from './open.js';
 import type { Cursor, StorePositions, StoreReader } from './reader.js';
 import { newEpoch } from './meta.js';
@@ -37,7 +37,7 @@ export interface StoreReset {
   cameras: string[];
   /** When it was detected, ms since the Unix epoch. */
   at: number;
-  /** The store's new epoch (PROTOCOL.md section 9), written in the same transaction. */
+  /** The store's new epoch (docs/protocol.md section 9), written in the same transaction. */
   epoch: string;
 }
 

@@ -60,7 +60,7 @@ export type StoreTask =
 
 /** The snapshot: each camera's latest valid state (reader.ts snapshot), encoded. */
 export interface SnapshotResult {
-  /** The states in seq order, each framed in every encoding (PROTOCOL.md section 4.8). */
+  /** The states in seq order, each framed in every encoding (docs/protocol.md section 4.8). */
   batch: EncodedBatch;
   /** The store's newest ids when read: live reading starts after it. */
   cursor: Cursor;
@@ -80,7 +80,7 @@ export interface PruneResult {
   tilesPrunedThrough: number;
 }
 
-/** PROTOCOL.md section 9 as the store knows it. */
+/** docs/protocol.md section 9 as the store knows it. */
 export interface TileStateResult {
   epoch: string;
   /** The highest tile seq retention has deleted (0: none). */

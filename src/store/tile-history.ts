@@ -1,4 +1,4 @@
-// Reading the map and the tile history from the store (PROTOCOL.md section 9), in bounded
+// Reading the map and the tile history from the store (docs/protocol.md section 9), in bounded
 // batches, in seq order. Runs in the store worker; rows are validated like the store tail's
 // and invalid ones skipped.
 import type { TileInput } from '../protocol/messages.js';
@@ -17,7 +17,7 @@ export interface TileRows {
 }
 
 /**
- * The map and the tile history (PROTOCOL.md section 9.3, step 2), as statements prepared
+ * The map and the tile history (docs/protocol.md section 9.3, step 2), as statements prepared
  * once on one connection. Methods run synchronously and throw what SQLite throws (busy past
  * the busy timeout, I/O, a store without tile_updates).
  */

@@ -141,7 +141,7 @@ export class StorePool {
     return result.cameras;
   }
 
-  /** The store's epoch, retention's tile horizon and newest tile seq (PROTOCOL.md 9). */
+  /** The store's epoch, retention's tile horizon and newest tile seq (docs/protocol.md 9). */
   tileState(): Promise<TileStateResult> {
     return this.run({ op: 'tileState', path: this.path });
   }

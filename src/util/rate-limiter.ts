@@ -1,4 +1,4 @@
-// The rate limit of PROTOCOL.md section 6, kept on average without losing updates to jitter.
+// The rate limit of docs/protocol.md section 6, kept on average without losing updates to jitter.
 //
 // One token bucket cannot do both. A bucket of a small burst refilled at exactly the rate
 // remembers the worst delay it has seen: after one late arrival (a garbage collection, a long
@@ -17,7 +17,7 @@ export const JITTER_ALLOWANCE = 0.1;
 const SUSTAINED_WINDOW_S = 0.25;
 
 /**
- * Latest-wins rate limit of one client and camera (PROTOCOL.md section 6, rules 4 and 5):
+ * Latest-wins rate limit of one client and camera (docs/protocol.md section 6, rules 4 and 5):
  * lets updates pass at `ratePerSecond` on average, the first after a quiet period at once,
  * without a late arrival delaying every later one (two token buckets, see above). Times are
  * ms on the caller's clock (the scheduler's in the stream graph, virtual time in tests).

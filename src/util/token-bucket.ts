@@ -9,8 +9,8 @@ const EPSILON = 1e-9;
  * A token bucket of `burst` tokens, full at creation, refilled continuously at
  * `ratePerSecond` tokens per second up to `burst`; each pass spends one token. Every `now`
  * is a time in ms on the caller's clock (any origin, never going back). Used for the
- * producer flood limit (`--max-producer-rate`, error `rate_limited`: PROTOCOL.md section 4.6)
- * and, twice, inside RateLimiter (PROTOCOL.md section 6).
+ * producer flood limit (`--max-producer-rate`, error `rate_limited`: docs/protocol.md section 4.6)
+ * and, twice, inside RateLimiter (docs/protocol.md section 6).
  */
 export class TokenBucket {
   private tokens: number;

@@ -43,7 +43,7 @@ describe('broadcast of store rows', () => {
     await waitFor(() => legacy.camera?.seq === lastId, 'the legacy client to get the row');
     const fromJson = await json.waitForMessage((m) => m.type === 'camera_update' && m.seq === lastId, 'json update');
     const fromMsgpack = await msgpack.waitForMessage((m) => m.type === 'camera_update' && m.seq === lastId, 'msgpack update');
-    // Legacy JSON mode: camera_sync.rs's integer seconds (PROTOCOL.md section 4).
+    // Legacy JSON mode: camera_sync.rs's integer seconds (docs/protocol.md section 4).
     expect(legacy.camera).toEqual({ ...expected, timestamp: Math.floor(ts / 1000) });
     expect(fromJson).toEqual(expected);
     expect(fromMsgpack).toEqual(expected);
@@ -106,7 +106,7 @@ describe('broadcast of store rows', () => {
     const expected = { type: 'tile_update', seq: lastTileId, x: -4, y: 7, brick: 'stone.png', timestamp: 1_795_000_000_000 };
     const tile = await a.waitForMessage((m) => m.type === 'tile_update' && m.seq === lastTileId, 'the tile');
     expect(tile).toEqual(expected);
-    // Legacy JSON mode: Unix seconds (PROTOCOL.md section 4).
+    // Legacy JSON mode: Unix seconds (docs/protocol.md section 4).
     const legacyTile = await b.waitForMessage((m) => m.type === 'tile_update' && m.seq === lastTileId, 'the tile (legacy)');
     expect(legacyTile).toEqual({ ...expected, timestamp: 1_795_000_000 });
   });

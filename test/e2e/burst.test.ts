@@ -1,4 +1,4 @@
-// Bursts, rates and slow readers: PROTOCOL.md section 6 over real sockets and a store
+// Bursts, rates and slow readers: docs/protocol.md section 6 over real sockets and a store
 // written by another process.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// A client that stops reading (PROTOCOL.md 6.2): the server keeps at most the newest state per
+// A client that stops reading (docs/protocol.md 6.2): the server keeps at most the newest state per
 // camera for it instead of queueing, and it gets the final states when it reads again.
 // The server runs in this process (real sockets, real store, real worker pool) so that the
 // stalled client's server-side buffer can be looked at directly.

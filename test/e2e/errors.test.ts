@@ -1,4 +1,4 @@
-// Every bad input of PROTOCOL.md section 5 gets its documented answer and changes nothing,
+// Every bad input of docs/protocol.md section 5 gets its documented answer and changes nothing,
 // while other clients keep receiving. Refused upgrades get their HTTP status (sections 1-3, 7).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Legacy JSON mode speaks camera_sync.rs's units (PROTOCOL.md section 4, at the end): a
+// Legacy JSON mode speaks camera_sync.rs's units (docs/protocol.md section 4, at the end): a
 // Geometry-OS-like client compares tile timestamps with its map manifest's Unix seconds.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';

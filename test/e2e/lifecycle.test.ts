@@ -1,4 +1,4 @@
-// Starting, stopping, crashing and restarting; liveness and slow consumers (PROTOCOL.md 7).
+// Starting, stopping, crashing and restarting; liveness and slow consumers (docs/protocol.md 7).
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import WebSocket from 'ws';

@@ -1,4 +1,4 @@
-// The map and resume with several nodes on Redis (PROTOCOL.md section 9): the tile history
+// The map and resume with several nodes on Redis (docs/protocol.md section 9): the tile history
 // lives in Redis (a capped stream), so a client that drops from one node resumes on another,
 // also after that node restarted, with the deployment's epoch.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The map and recovery (PROTOCOL.md section 9): tiles=map for late joiners, resume after a
+// The map and recovery (docs/protocol.md section 9): tiles=map for late joiners, resume after a
 // dropped connection, and recovered: false (with a full map when asked) whenever the
 // client's tiles cannot be trusted: another epoch, a pruned horizon, a replaced store file.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// WebSocket producers (PROTOCOL.md sections 4 and 5): a token makes a connection a producer;
+// WebSocket producers (docs/protocol.md sections 4 and 5): a token makes a connection a producer;
 // its updates are stored durably, acknowledged with the stored seq, and broadcast to everyone
 // but itself. Without a token, updates are refused and nothing is stored.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +47,7 @@ describe('producers', () => {
       type: 'camera_update', camera: 'prod', seq, x: 10.5, y: -2, zoom: 3, target_x: 11, target_y: -2, target_zoom: 3, timestamp: 1_795_000_000_999,
     };
     expect(await viewer.waitForMessage((m) => m.type === 'camera_update' && m.seq === seq, 'broadcast (msgpack)')).toEqual(expected);
-    // Legacy JSON mode: integer Unix seconds (PROTOCOL.md section 4).
+    // Legacy JSON mode: integer Unix seconds (docs/protocol.md section 4).
     expect(await legacy.waitForMessage((m) => m.type === 'camera_update' && m.seq === seq, 'broadcast (legacy)')).toEqual({ ...expected, timestamp: 1_795_000_000 });
     // A later row lets us know the producer would have seen its own update by now.
     const other = await connect(server.url, { protocols: ['wirecam.v1.json'], headers: { Authorization: `Bearer ${TOKEN}` } });

@@ -1,5 +1,5 @@
 // Any MessagePack library in any language must decode the same values as the JSON
-// (PROTOCOL.md section 2): Python's msgpack reads floats as floats and integers as integers.
+// (docs/protocol.md section 2): Python's msgpack reads floats as floats and integers as integers.
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';

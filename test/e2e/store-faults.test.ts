@@ -39,7 +39,7 @@ async function sqlite3(db: string, input: string): Promise<string[]> {
 const producer = (server: ServerProcess) => connect(server.url, { protocols: ['wirecam.v1.json'], headers: { Authorization: `Bearer ${TOKEN}` } });
 const viewer = (server: ServerProcess, query = 'camera=*') => connect(server.url, { protocols: ['wirecam.v1.json'], query });
 
-/** Per camera, the seqs a client received must only increase (PROTOCOL.md 6.1). */
+/** Per camera, the seqs a client received must only increase (docs/protocol.md 6.1). */
 function expectIncreasingPerCamera(messages: Message[]): void {
   const last = new Map<string, number>();
   for (const m of messages) {

@@ -56,7 +56,7 @@ export function finalStates(client: TestClient): Map<string, Message> {
   return states;
 }
 
-/** Cameras whose seqs did not strictly increase at this client (PROTOCOL.md 6.1). */
+/** Cameras whose seqs did not strictly increase at this client (docs/protocol.md 6.1). */
 export function seqViolations(client: TestClient): string[] {
   const last = new Map<string, number>();
   const violations: string[] = [];

@@ -1,4 +1,4 @@
-// The protocol decoder at its boundary (PROTOCOL.md section 5), under fast-check: whatever
+// The protocol decoder at its boundary (docs/protocol.md section 5), under fast-check: whatever
 // bytes, JSON or MessagePack arrive, it never throws and answers either a valid message or
 // one of the documented error codes.
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The delivery guarantees of PROTOCOL.md section 6, under fast-check: for any interleaving of
+// The delivery guarantees of docs/protocol.md section 6, under fast-check: for any interleaving of
 // updates, client rates and reader stalls, the stream graph and the hub together
 //   1. deliver each camera's states in strictly increasing seq order,
 //   3. always deliver the newest state once the client reads again (within one interval),

@@ -33,7 +33,7 @@ const cameraRow = fc.record({
   ts: sqliteValue,
 });
 
-// The rules of DESIGN.md and PROTOCOL.md, written again independently of src/protocol.
+// The rules of the README and docs/protocol.md, written again independently of src/protocol.
 const CAMERA = /^[A-Za-z0-9_.:-]{1,64}$/;
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 function expectedValid(row: Record<string, unknown>): boolean {

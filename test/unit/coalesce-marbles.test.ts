@@ -1,7 +1,7 @@
 // coalesceLatest as RxJS tests throttleTime: marble diagrams in virtual time (TestScheduler run
 // mode, 1 frame = 1 ms), one block per option set (rate, burst), each with the same cases:
 // leading and trailing edge, input at exactly the rate, a stall, unsubscribe, error, and the
-// empty / never / throwing sources. Expected times follow from PROTOCOL.md section 6 and the
+// empty / never / throwing sources. Expected times follow from docs/protocol.md section 6 and the
 // two buckets of src/util/rate-limiter.ts (worked out in each option set's comment).
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';

@@ -1,4 +1,4 @@
-// coalesceLatest and its TokenBucket against PROTOCOL.md section 6, in virtual time.
+// coalesceLatest and its TokenBucket against docs/protocol.md section 6, in virtual time.
 //
 // Scheduler: inside `testScheduler.run(...)` the TestScheduler itself is passed as the
 // operator's `scheduler`. In run mode its `now()` is the virtual frame (1 frame = 1 ms) and

@@ -1,4 +1,4 @@
-// The server's codecs: JSON and MessagePack must carry the same objects (PROTOCOL.md
+// The server's codecs: JSON and MessagePack must carry the same objects (docs/protocol.md
 // section 2), MessagePack must use portable wire types, and frames must be valid RFC 6455.
 import { describe, expect, it } from 'vitest';
 import { decode, encode } from '@msgpack/msgpack';

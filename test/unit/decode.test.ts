@@ -1,4 +1,4 @@
-// Client input (PROTOCOL.md section 5): every malformed message is a documented error code,
+// Client input (docs/protocol.md section 5): every malformed message is a documented error code,
 // never an exception, and valid messages get their documented defaults.
 import { describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';

@@ -1,4 +1,4 @@
-// The stream graph in virtual time: per-camera coalescing (PROTOCOL.md section 6), tiles
+// The stream graph in virtual time: per-camera coalescing (docs/protocol.md section 6), tiles
 // untouched, sources merged, one shared stream. The TestScheduler is passed as the graph's
 // scheduler inside run mode, where its now() follows virtual time (see coalesce.test.ts).
 import { describe, expect, it } from 'vitest';

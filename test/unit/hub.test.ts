@@ -1,5 +1,5 @@
 // The fanout hub with in-memory transports: framed-once batches per audience group,
-// snapshots, conflation under backpressure and per-group throttling (PROTOCOL.md 4 and 6).
+// snapshots, conflation under backpressure and per-group throttling (docs/protocol.md 4 and 6).
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hub } from '../../src/fanout/hub.js';

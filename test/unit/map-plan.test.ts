@@ -1,4 +1,4 @@
-// The decisions of PROTOCOL.md section 9 on their own: which resume is honoured, and which
+// The decisions of docs/protocol.md section 9 on their own: which resume is honoured, and which
 // query values are refused.
 import { describe, expect, it } from 'vitest';
 import { planTiles } from '../../src/fanout/map-delivery.js';

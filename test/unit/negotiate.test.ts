@@ -1,4 +1,4 @@
-// The upgrade request: which encoding a client gets (PROTOCOL.md section 2) and what it
+// The upgrade request: which encoding a client gets (docs/protocol.md section 2) and what it
 // subscribes to (section 3).
 import { describe, expect, it } from 'vitest';
 import { chooseSubprotocol, clampMaxHz, normalizeCameras, parseSubscriptionQuery } from '../../src/protocol/negotiate.js';

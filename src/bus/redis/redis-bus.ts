@@ -1,4 +1,4 @@
-// The bus of a node that shares one Redis with other nodes (DESIGN.md, "Scale-out").
+// The bus of a node that shares one Redis with other nodes (docs/architecture.md; README, "Scale-out with Redis").
 //
 // An update accepted here (store row, producer message) gets its seq from a Redis counter
 // per camera (one for tiles) inside one script that also keeps the camera's latest state

@@ -20,7 +20,7 @@ export const REDIS_NAMES = {
   tileHistory: 'wirecam:tiles:history',
   /** Hash: tile coordinate "x,y" -> seq of its latest tile (which history entries are the map). */
   tileLatest: 'wirecam:tiles:latest',
-  /** String: the deployment's epoch (PROTOCOL.md section 9), created once with SET NX. */
+  /** String: the deployment's epoch (docs/protocol.md section 9), created once with SET NX. */
   epoch: 'wirecam:epoch',
   /** Hash: camera id -> envelope of its latest state (src/bus/redis/envelope.ts). */
   states: 'wirecam:states',

@@ -1,4 +1,4 @@
-// The tile history of several nodes sharing one Redis (PROTOCOL.md section 9): every tile the
+// The tile history of several nodes sharing one Redis (docs/protocol.md section 9): every tile the
 // publish script assigns a seq to is also added to a capped stream (entry id "<seq>-1", the
 // envelope in field "e"; XADD MAXLEN ~ --tile-history) and its coordinate's latest seq kept
 // in a hash (src/bus/redis/scripts.ts). Any node can therefore serve a resume or a map,
@@ -24,7 +24,7 @@ export interface RedisTileHistoryOptions {
  * The deployment's tile history in Redis (see the file's comment), on a connection of its own
  * beside the bus's two. Each read is one XRANGE (plus one HMGET for a map); a read Redis does
  * not answer within COMMAND_TIMEOUT_MS rejects, and the caller closes that client with 1011
- * (PROTOCOL.md section 9.4).
+ * (docs/protocol.md section 9.4).
  */
 export class RedisTileHistory implements TileHistory {
   private readonly redis: Redis;

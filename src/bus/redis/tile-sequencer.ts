@@ -1,4 +1,4 @@
-// Tiles are not coalesced: each goes to every client, in order (PROTOCOL.md section 6). With
+// Tiles are not coalesced: each goes to every client, in order (docs/protocol.md section 6). With
 // several nodes their seqs come from one Redis counter and Redis publishes them in that
 // order on the subscription. The script's reply to this node comes on another connection,
 // so it may arrive before or after other nodes' earlier tiles: this node therefore delivers
