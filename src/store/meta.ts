@@ -41,7 +41,10 @@ export function randomEpoch(): string {
  * Throws what SQLite throws (a busy store, or a read-only one when the epoch must be created).
  */
 export function currentEpoch(db: Db): string {
-  return db.transaction(() => read(db, EPOCH) ?? newEpoch(db))();
+  // Read first; create only when missing, in an IMMEDIATE transaction: a deferred one that
+  // reads and then writes fails at once with SQLITE_BUSY (no busy wait) when another
+  // connection wrote in between — two fanout processes starting together did that.
+  return read(db, EPOCH) ?? db.transaction(() => read(db, EPOCH) ?? newEpoch(db)).immediate();
 }
 
 /**

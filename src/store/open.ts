@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { currentEpoch } from './meta.js';
 import { SCHEMA_SQL } from './schema.js';
 import { describeError } from '../util/describe-error.js';
 
@@ -72,7 +73,12 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.exec(SCHEMA_SQL);
-    if (!options.mustExist) checkWritable(db);
+    if (!options.mustExist) {
+      checkWritable(db);
+      // The epoch is made with the store (docs/protocol.md section 9.1), before any worker or
+      // fanout process reads it.
+      currentEpoch(db);
+    }
     return db;
   } catch (error) {
     db?.close();

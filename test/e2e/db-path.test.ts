@@ -31,11 +31,13 @@ async function startupMs(): Promise<number> {
 
 /** Runs `wirecam serve --db db` and waits (bounded) for it to end on its own. */
 async function refusedStart(db: string, options: { uid?: number; gid?: number } = {}) {
-  const boundMs = FAIL_WITHIN_MS + Math.max(0, (await startupMs()) - STARTUP_ALLOWANCE_MS);
+  const before = await startupMs();
   const began = performance.now();
   const started = startProcess([CLI, 'serve', '--port', '0', '--log-level', 'warn', '--db', db], options);
   const result = await Promise.race([started.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000))]);
   const elapsedMs = performance.now() - began;
+  // The load can change during the run: the slower of the start-ups measured around it counts.
+  const boundMs = FAIL_WITHIN_MS + Math.max(0, Math.max(before, await startupMs()) - STARTUP_ALLOWANCE_MS);
   if (result === null) {
     await stopProcess(started, 'SIGKILL');
     throw new Error(`wirecam serve --db ${db} still running after 15 s; stdout: ${started.stdout.join(' | ')}`);
