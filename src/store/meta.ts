@@ -7,7 +7,10 @@
 // - tiles pruned through: the highest tile seq retention has deleted. A client that resumes
 //   from below it may have missed tiles that are gone.
 import { randomBytes } from 'node:crypto';
-import type { Db } from './open.js';
+import type Database from 'better-sqlite3';
+
+/** A connection to the store (better-sqlite3); the same type as open.ts's Db, named here so that meta.ts does not import open.ts, which imports it. */
+type Db = Database.Database;
 
 const EPOCH = 'epoch';
 const TILES_PRUNED_THROUGH = 'tiles_pruned_through';
