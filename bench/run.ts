@@ -24,6 +24,8 @@ export interface BenchResults {
   micro: MicroResult[];
   allocation: AllocationReport | null;
   scenarios: Record<string, Partial<Record<PeerName, RunResult>>>;
+  /** Every run behind each median, in the order run. */
+  runsByScenario: Record<string, Partial<Record<PeerName, RunResult[]>>>;
   ratios: Ratios;
   notes: string[];
 }
@@ -96,9 +98,13 @@ function median(results: RunResult[]): RunResult {
 }
 
 const fmt = (value: number | undefined, digits = 1) => (value === undefined || Number.isNaN(value) ? 'n/a' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+/** `correct/clients`, and how long after the producer's end the last of them got there. */
+const finalState = (x: RunResult | undefined) =>
+  x === undefined ? 'n/a' : `${x.finalCorrect}/${x.clients}${x.finalAfterS === undefined ? '' : x.finalAfterS >= 1 ? ` (after ${fmt(x.finalAfterS)} s)` : ''}`;
 const thousands = (value: number | undefined) => (value === undefined ? 'n/a' : `${Math.round(value / 1000).toLocaleString('en-US')}k`);
 
 export function table(results: BenchResults): string {
+  const windowOf = (x: RunResult) => x.delivered > 0 && x.perSecond > 0 ? x.delivered / x.perSecond : NaN;
   const columns: PeerName[] = ['ws-plain', 'ws-frame-once', 'raw-tcp', 'socketio', 'nats', 'wirecam', 'wirecam-w2'];
   const s = results.scenarios;
   const row = (label: string, cell: (r: RunResult | undefined, peer: PeerName) => string, ratio: string) =>
@@ -117,6 +123,8 @@ export function table(results: BenchResults): string {
   lines.push(row('N=1000, published as fast as clients take it: delivered msg/s', (x) => thousands(x?.perSecond), `wirecam/raw TCP ${fmt(r.floodVsRawTcp, 2)}, wirecam/nats ${fmt(r.floodVsNats, 2)}, --workers 2 / --workers 1 ${fmt(r.floodWorkersScaling, 2)}`));
   lines.push(row('N=1000, as fast as taken: p99 latency (ms)', (x) => fmt(x?.p99), ''));
   lines.push(row('N=1000, as fast as taken: server CPU µs per delivered message (all processes)', (x) => fmt(x?.cpuUsPerMessage, 2), ''));
+  lines.push(row('N=1000, as fast as taken: server / load generator CPU cores in the window', (x) => (x === undefined ? 'n/a' : `${fmt(x.cpuSeconds / windowOf(x), 2)} / ${fmt(x.loadgenCpuSeconds / windowOf(x), 2)}`), ''));
+  lines.push(row('N=1000, as fast as taken: clients ending on the final state', finalState, ''));
   rowScenario = 'many';
   lines.push(row('N=1000 x 20 cameras at 60 Hz: delivered camera states/s', (x) => thousands(x?.perSecond), `wirecam/nats ${fmt(r.manyVsNats, 2)}`));
   lines.push(row('N=1000 x 20 cameras: p99 latency (ms)', (x) => fmt(x?.p99), ''));
@@ -135,7 +143,8 @@ export function table(results: BenchResults): string {
   lines.push(row('N=5,000 at 60 Hz (300k/s offered): delivered msg/s (share of offered)', offered, `--workers 1 ${fmt(r.fivekDeliveredW1, 3)}, --workers 2 ${fmt(r.fivekDeliveredW2, 3)} of offered`));
   lines.push(row('N=5,000 at 60 Hz: p99 latency (ms)', (x) => fmt(x?.p99), ''));
   lines.push(row('N=5,000 at 60 Hz: server CPU µs per delivered message (all processes)', (x) => fmt(x?.cpuUsPerMessage, 2), ''));
-  lines.push(row('N=5,000 at 60 Hz: clients ending on the final state', (x) => (x ? `${x.finalCorrect}/${x.clients}` : 'n/a'), ''));
+  lines.push(row('N=5,000 at 60 Hz: server / load generators CPU cores in the window', (x) => (x === undefined ? 'n/a' : `${fmt(x.cpuSeconds / windowOf(x), 2)} / ${fmt(x.loadgenCpuSeconds / windowOf(x), 2)}`), ''));
+  lines.push(row('N=5,000 at 60 Hz: clients ending on the final state', finalState, ''));
   rowScenario = 'tenk';
   lines.push(row('N=10,000 clients at 1 Hz: connected / closed / final state', (x) => (x ? `${x.clients - x.closedClients} / ${x.closedClients} / ${x.finalCorrect}` : ''), ''));
   return lines.join('\n');
@@ -206,6 +215,7 @@ async function main(): Promise<void> {
     micro,
     allocation,
     scenarios: {},
+    runsByScenario: {},
     ratios: {} as Ratios,
     notes,
   };
@@ -216,6 +226,7 @@ async function main(): Promise<void> {
   let done = 0;
   for (const scenario of planned) {
     results.scenarios[scenario.id] = {};
+    results.runsByScenario[scenario.id] = {};
     for (const peer of peersFor(scenario, wanted)) {
       const runs: RunResult[] = [];
       for (let run = 0; run < options.runs; run++) {
@@ -226,6 +237,7 @@ async function main(): Promise<void> {
           notes.push(`${scenario.id} / ${peer}: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
+      results.runsByScenario[scenario.id]![peer] = runs;
       if (runs.length > 0) results.scenarios[scenario.id]![peer] = median(runs);
     }
   }
