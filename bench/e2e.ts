@@ -151,6 +151,8 @@ interface Proc {
   child: ChildProcess;
   pid: number;
   lines: string[];
+  /** Its stderr, line by line. */
+  stderr: string[];
   nextLine(match: (line: string) => boolean, timeoutMs: number, what: string): Promise<string>;
   exited: Promise<number | null>;
 }
@@ -182,6 +184,7 @@ function start(command: string, args: string[]): Proc {
     child,
     pid: child.pid!,
     lines,
+    stderr,
     exited,
     nextLine(match, timeoutMs, what) {
       const already = lines.slice(consumed).find(match);
@@ -391,7 +394,14 @@ async function startPeer(peer: PeerName, scenario: Scenario, dir: string, option
       '--max-clients', '20000', '--max-connections-per-ip', '0', ...(workers > 1 ? ['--workers', String(workers)] : []), ...scenario.wirecamArgs,
     ]);
     await waitForPort(port, 20_000);
-    if (workers > 1) await waitForProcesses(port, workers, 30_000);
+    if (workers > 1) {
+      try {
+        await waitForProcesses(port, workers, 30_000);
+      } catch (error) {
+        const status = server.child.exitCode !== null || server.child.signalCode !== null ? `the primary exited (${server.child.exitCode ?? server.child.signalCode})` : 'the primary still runs';
+        throw new Error(`${describeError(error)}; ${status}; stderr: ${server.stderr.slice(-3).join(' | ') || 'empty'}`);
+      }
+    }
     return { server, clientKind: 'wirecam', clientPort: port, producer: { mode: 'sqlite', db } };
   }
   if (peer === 'nats') {
