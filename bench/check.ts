@@ -8,43 +8,19 @@
 //   --ref REF         the reference (default: HEAD~1 on a clean tree; HEAD with uncommitted changes)
 //   --rounds N        interleaved pairs per scenario (default 3; all 3 must be worse to fail)
 //   --window S        measurement window of the loaded scenarios, seconds (default 3)
-//   --scenarios a,b   only these of seed, flood, idle
+//   --scenarios a,b   only these of seed, flood, idle (flood runs --workers 1 and 2)
 //   --update-baseline no comparison: run the peer bench and write bench/baseline.json, the
 //                     documented figures of one named machine (not used to judge)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { buildLoadgen, runScenario, WIRECAM_CLI, type RunResult, type Scenario } from './e2e.js';
+import { buildLoadgen, runScenario, WIRECAM_CLI, type PeerName, type RunResult, type Scenario } from './e2e.js';
+import { figureValue, GUARDED, peersOf, type GuardedFigure } from './guarded.js';
 import { judge, RULE, type Judgement, type Pair } from './judge.js';
 import { chooseReference, prepareReference, repositoryRoot, type Comparison, type ReferenceBuild } from './reference.js';
 import { scenarios, type BenchResults } from './run.js';
 import { describeError } from '../src/util/describe-error.js';
-
-/** A figure the guard watches: which scenario, which field of its RunResult, which way is better. */
-export interface GuardedFigure {
-  scenario: string;
-  field: 'cpuUsPerMessage' | 'p99' | 'perSecond' | 'rssMiB';
-  title: string;
-  unit: string;
-  higherIsBetter: boolean;
-  /** Relative tolerance per pair and for the median ratio (bench/judge.ts). */
-  tolerance: number;
-}
-
-/**
- * The guarded figures. Two runs of the same build, pair by pair on a busy 2-core machine,
- * differed by up to 17% in CPU per message, 3% in RSS, and far more in p99 latency (a tail;
- * up to 3x) and flood throughput (bound by the load generator sharing the cores; up to
- * 1.7x). The tolerances sit where a single pair crosses them now and then, and the rule
- * (all of 3 pairs, or 3 of 4, ... AND the medians) keeps such single swings from failing.
- */
-export const GUARDED: GuardedFigure[] = [
-  { scenario: 'seed', field: 'cpuUsPerMessage', title: 'seed: server CPU per delivered message', unit: 'µs', higherIsBetter: false, tolerance: 0.1 },
-  { scenario: 'seed', field: 'p99', title: 'seed: p99 latency', unit: 'ms', higherIsBetter: false, tolerance: 0.3 },
-  { scenario: 'flood', field: 'perSecond', title: 'flood: delivered messages per second', unit: 'msg/s', higherIsBetter: true, tolerance: 0.2 },
-  { scenario: 'idle', field: 'rssMiB', title: 'idle: server RSS with 1,000 clients', unit: 'MiB', higherIsBetter: false, tolerance: 0.05 },
-];
 
 type Build = 'reference' | 'candidate';
 
@@ -52,6 +28,7 @@ interface RunRecord {
   scenario: string;
   pair: number;
   build: Build;
+  peer: PeerName;
   result?: RunResult;
   error?: string;
 }
@@ -145,20 +122,25 @@ async function compare(options: ReturnType<typeof args>): Promise<number> {
   try {
     reference = await prepareReference(repo, comparison.commit);
     const cli: Record<Build, string> = { reference: reference.cli, candidate: WIRECAM_CLI };
-    const total = plan.length * options.rounds * 2;
+    const total = plan.reduce((sum, s) => sum + peersOf(GUARDED, s.id).length, 0) * options.rounds * 2;
     for (const scenario of plan) {
+      const peers = peersOf(GUARDED, scenario.id);
       for (let pair = 0; pair < options.rounds; pair++) {
-        // A B, then B A: neither build always goes first (warmer caches, a quieter moment).
+        // A B, then B A: neither build always goes first (warmer caches, a quieter moment);
+        // a build's runs of several peers (--workers 1 and 2) back to back, their order alternating too.
         const order: Build[] = pair % 2 === 0 ? ['reference', 'candidate'] : ['candidate', 'reference'];
+        const peerOrder = pair % 2 === 0 ? peers : [...peers].reverse();
         for (const build of order) {
-          const record: RunRecord = { scenario: scenario.id, pair, build };
-          try {
-            record.result = await runScenario('wirecam', scenario, { wirecamCli: cli[build] });
-          } catch (error) {
-            record.error = describeError(error);
+          for (const peer of peerOrder) {
+            const record: RunRecord = { scenario: scenario.id, pair, build, peer };
+            try {
+              record.result = await runScenario(peer, scenario, { wirecamCli: cli[build] });
+            } catch (error) {
+              record.error = describeError(error);
+            }
+            runs.push(record);
+            process.stderr.write(`bench:check: ${runs.length}/${total}  ${scenario.id} pair ${pair + 1} ${build.padEnd(9)} ${peer.padEnd(10)}  ${describeRun(scenario.id, record)}\n`);
           }
-          runs.push(record);
-          process.stderr.write(`bench:check: ${runs.length}/${total}  ${scenario.id} pair ${pair + 1} ${build.padEnd(9)}  ${describeRun(scenario.id, record)}\n`);
         }
       }
     }
@@ -169,11 +151,10 @@ async function compare(options: ReturnType<typeof args>): Promise<number> {
   const figures: FigureReport[] = GUARDED.filter((g) => options.scenarios.includes(g.scenario)).map((g) => {
     const pairs: Pair[] = [];
     for (let pair = 0; pair < options.rounds; pair++) {
-      const of = (build: Build) => runs.find((r) => r.scenario === g.scenario && r.pair === pair && r.build === build);
-      const ref = of('reference')?.result;
+      const of = (build: Build) => (peer: PeerName) => runs.find((r) => r.scenario === g.scenario && r.pair === pair && r.build === build && r.peer === peer)?.result;
+      const ref = figureValue(g, of('reference'));
       if (ref === undefined) continue; // Nothing to compare with.
-      const cand = of('candidate')?.result;
-      pairs.push({ reference: ref[g.field], candidate: cand === undefined ? null : cand[g.field] });
+      pairs.push({ reference: ref, candidate: figureValue(g, of('candidate')) ?? null });
     }
     return { ...g, pairs, judgement: judge(pairs, g) };
   });
@@ -214,7 +195,7 @@ async function compare(options: ReturnType<typeof args>): Promise<number> {
     '',
     `rule: ${RULE}.`,
   ];
-  for (const r of failedRuns) lines.push(`note: ${r.scenario} pair ${r.pair + 1} ${r.build} run failed: ${r.error}`);
+  for (const r of failedRuns) lines.push(`note: ${r.scenario} pair ${r.pair + 1} ${r.build} ${r.peer} run failed: ${r.error}`);
   lines.push(`results: ${out}`);
   if (verdict === 'worse') lines.push(`FAIL: the candidate is worse, repeatedly: ${worse.map((f) => f.title).join('; ')}`);
   else if (verdict === 'no data') lines.push(`FAIL: no reference figures to judge ${noData.map((f) => f.title).join('; ')} (every reference run failed)`);

@@ -3,21 +3,33 @@
 // bounded in time, talks to 127.0.0.1 only, and ends every process it started by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
+import { get } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { cpuSeconds, rssMiB } from './procstat.js';
+import { processTree, treeCpuSeconds, treeCpuSplit, treeRssMiB, treeSyscalls } from './procstat.js';
 import type { ProducerSpec } from './load/producer.js';
 import { describeError } from '../src/util/describe-error.js';
 
 /** What the load generator speaks to each peer. */
 type ClientKind = 'wirecam' | 'ws' | 'tcp' | 'nats' | 'socketio';
 
-export const PEERS = ['ws-plain', 'ws-frame-once', 'raw-tcp', 'socketio', 'nats', 'wirecam'] as const;
+export const PEERS = ['ws-plain', 'ws-frame-once', 'raw-tcp', 'socketio', 'nats', 'wirecam', 'wirecam-w2'] as const;
 export type PeerName = (typeof PEERS)[number];
+
+/**
+ * The wirecam peers and their `--workers` count: 'wirecam' is one process, 'wirecam-w2' a
+ * primary with two fanout processes (README "Every core"). Same build, same flags otherwise.
+ */
+export const WIRECAM_WORKERS: Partial<Record<PeerName, number>> = { wirecam: 1, 'wirecam-w2': 2 };
+
+/** Is `peer` wirecam itself (any `--workers` count)? */
+export function isWirecam(peer: PeerName): boolean {
+  return WIRECAM_WORKERS[peer] !== undefined;
+}
 
 export const PEER_TITLES: Record<PeerName, string> = {
   'ws-plain': 'plain ws loop (stringify per client)',
@@ -26,6 +38,7 @@ export const PEER_TITLES: Record<PeerName, string> = {
   socketio: 'Socket.IO 4',
   nats: 'nats-server websocket (Go)',
   wirecam: 'wirecam',
+  'wirecam-w2': 'wirecam --workers 2',
 };
 
 export interface Scenario {
@@ -59,10 +72,43 @@ export interface RunResult {
   /** Idle scenario: the server's RSS before any client connected. */
   rssWithoutClientsMiB?: number;
   finalCorrect: number;
+  /** When a client did not end on the final state: the load generator's first such client, e.g. 'client 3 camera main: got 41 want 57'. */
+  firstWrong?: string;
+  /** Seconds from the producer's end until every client was on the final state; absent when some never were (within FINAL_STATE_WAIT_MS). */
+  finalAfterS?: number;
   closedClients: number;
   loadgenCpuSeconds: number;
   published: number;
+  /** Deliveries per second offered (clients x cameras x rateHz); absent when published as fast as taken. */
+  offeredPerSecond?: number;
+  /**
+   * Read- and write-family system calls of the server (all its processes and threads) per
+   * delivered message in the window, from /proc/PID/io (procstat.treeSyscalls).
+   */
+  syscallsPerMessage?: { read: number; write: number };
+  /** cpuUsPerMessage split into user space and the kernel (/proc/PID/stat utime, stime). */
+  cpuSplitUsPerMessage?: { user: number; system: number };
+  /** What RunOptions.extra observed, and the messages delivered while it did. */
+  extra?: ExtraResult;
   skipped?: string;
+}
+
+/** A second window after the measured one, in the same server process, e.g. under strace. */
+export interface ExtraWindow {
+  /** Its length in seconds; the producer runs this much longer (plus a margin for attaching). */
+  seconds: number;
+  /**
+   * Observes the server (`serverPid`; `delivered()` resolves with the messages the clients
+   * received since the measured window opened) for about `seconds` and resolves with what it saw
+   * and the messages delivered while it watched.
+   */
+  observe(context: { serverPid: number; seconds: number; delivered(): Promise<number> }): Promise<{ delivered: number; observed: unknown }>;
+}
+
+/** RunResult.extra: what the extra window observed. */
+export interface ExtraResult {
+  delivered: number;
+  observed: unknown;
 }
 
 const root = fileURLToPath(new URL('../', import.meta.url)); // dist/
@@ -105,6 +151,8 @@ interface Proc {
   child: ChildProcess;
   pid: number;
   lines: string[];
+  /** Its stderr, line by line. */
+  stderr: string[];
   nextLine(match: (line: string) => boolean, timeoutMs: number, what: string): Promise<string>;
   exited: Promise<number | null>;
 }
@@ -136,6 +184,7 @@ function start(command: string, args: string[]): Proc {
     child,
     pid: child.pid!,
     lines,
+    stderr,
     exited,
     nextLine(match, timeoutMs, what) {
       const already = lines.slice(consumed).find(match);
@@ -162,8 +211,18 @@ function start(command: string, args: string[]): Proc {
   };
 }
 
-/** Ends a process by its PID: `signal` first (SIGTERM lets a server write its profile), then SIGKILL. */
+/**
+ * Ends a process by its PID: `signal` first (SIGTERM lets a server write its profile, and a
+ * `--workers` primary stop its fanout processes), then SIGKILL; then SIGKILLs, by PID, any
+ * process that was below it and outlived it.
+ */
 async function stop(proc: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+  let below: number[] = [];
+  try {
+    below = processTree(proc.pid).slice(1);
+  } catch {
+    // Already gone.
+  }
   const kill = (s: NodeJS.Signals) => {
     if (proc.child.exitCode === null && proc.child.signalCode === null) {
       try {
@@ -177,6 +236,13 @@ async function stop(proc: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<num
   const timer = setTimeout(() => kill('SIGKILL'), 5000);
   const code = await proc.exited;
   clearTimeout(timer);
+  for (const pid of below) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Ended with its parent, as it should.
+    }
+  }
   return code;
 }
 
@@ -207,6 +273,9 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How long after the producer's end every client may take to reach the final state (ms). */
+export const FINAL_STATE_WAIT_MS = 30_000;
 
 /** Compiles the C load generator when its binary is missing or older than its source. */
 export function buildLoadgen(): string {
@@ -266,18 +335,73 @@ interface Started {
 
 /** Which builds a run uses. */
 export interface RunOptions {
-  /** The `dist/src/cli.js` of the wirecam build to start for the wirecam peer; default WIRECAM_CLI. */
+  /** The `dist/src/cli.js` of the wirecam build to start for the wirecam peers; default WIRECAM_CLI. */
   wirecamCli?: string;
+  /** A second window after the measured one (e.g. the server under strace); default none. */
+  extra?: ExtraWindow;
+}
+
+/** GETs `http://127.0.0.1:port/healthz` and parses its JSON (any status). */
+function healthz(port: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const request = get({ host: '127.0.0.1', port, path: '/healthz', timeout: 5000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as Record<string, unknown>);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    request.on('timeout', () => request.destroy(new Error('/healthz timed out')));
+    request.on('error', reject);
+  });
+}
+
+/**
+ * Waits until `/healthz` lists `count` fanout processes, every one 'ready', so that the
+ * primary spreads the clients over all of them. Throws after `timeoutMs`.
+ */
+async function waitForProcesses(port: number, count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const health = await healthz(port);
+      const processes = (health.processes ?? []) as Array<{ state?: string }>;
+      last = JSON.stringify(processes.map((p) => p.state));
+      if (processes.length === count && processes.every((p) => p.state === 'ready')) return;
+    } catch (error) {
+      last = describeError(error);
+    }
+    if (Date.now() > deadline) throw new Error(`${count} fanout processes were not ready within ${timeoutMs} ms (last: ${last})`);
+    await sleep(100);
+  }
 }
 
 async function startPeer(peer: PeerName, scenario: Scenario, dir: string, options: RunOptions): Promise<Started> {
   const port = await freePort();
-  if (peer === 'wirecam') {
+  const workers = WIRECAM_WORKERS[peer];
+  if (workers !== undefined) {
     const db = join(dir, `wirecam-${scenario.id}.db`);
     // WIRECAM_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles", profiles the server.
     const nodeArgs = (process.env.WIRECAM_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    const server = start(process.execPath, [...nodeArgs, options.wirecamCli ?? WIRECAM_CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', '--max-clients', '20000', '--max-connections-per-ip', '0', ...scenario.wirecamArgs]);
+    const server = start(process.execPath, [
+      ...nodeArgs, options.wirecamCli ?? WIRECAM_CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn',
+      '--max-clients', '20000', '--max-connections-per-ip', '0', ...(workers > 1 ? ['--workers', String(workers)] : []), ...scenario.wirecamArgs,
+    ]);
     await waitForPort(port, 20_000);
+    if (workers > 1) {
+      try {
+        await waitForProcesses(port, workers, 30_000);
+      } catch (error) {
+        const status = server.child.exitCode !== null || server.child.signalCode !== null ? `the primary exited (${server.child.exitCode ?? server.child.signalCode})` : 'the primary still runs';
+        throw new Error(`${describeError(error)}; ${status}; stderr: ${server.stderr.slice(-3).join(' | ') || 'empty'}`);
+      }
+    }
     return { server, clientKind: 'wirecam', clientPort: port, producer: { mode: 'sqlite', db } };
   }
   if (peer === 'nats') {
@@ -316,7 +440,7 @@ export async function runScenario(peer: PeerName, scenario: Scenario, options: R
     let rssWithoutClientsMiB: number | undefined;
     if (scenario.idle) {
       await sleep(scenario.warmupS * 1000);
-      rssWithoutClientsMiB = rssMiB(started.server.pid);
+      rssWithoutClientsMiB = treeRssMiB(started.server.pid);
     }
     const perLoadgen = Math.ceil(scenario.clients / scenario.loadgens);
     const loadgens: Proc[] = [];
@@ -335,42 +459,58 @@ export async function runScenario(peer: PeerName, scenario: Scenario, options: R
       const [stats] = await command(loadgens, 'report', (l) => l.includes('"messages"'));
       return {
         peer, scenario: scenario.id, clients: scenario.clients, delivered: 0, perSecond: 0, cpuSeconds: 0, cpuUsPerMessage: 0,
-        p50: 0, p99: 0, rssMiB: rssMiB(started.server.pid), rssWithoutClientsMiB, finalCorrect: 0, closedClients: Number(stats!.closed), loadgenCpuSeconds: 0, published: 0,
+        p50: 0, p99: 0, rssMiB: treeRssMiB(started.server.pid), rssWithoutClientsMiB, finalCorrect: 0, closedClients: Number(stats!.closed), loadgenCpuSeconds: 0, published: 0,
       };
     }
 
+    const extraS = options.extra === undefined ? 0 : options.extra.seconds + 3;
     const producerSpec: ProducerSpec = {
       ...started.producer,
       cameras: scenario.cameras,
       rateHz: scenario.rateHz,
-      durationMs: (scenario.warmupS + scenario.windowS) * 1000 + 300,
+      durationMs: (scenario.warmupS + scenario.windowS + extraS) * 1000 + 300,
     };
     const producer = start(process.execPath, [PRODUCER, JSON.stringify(producerSpec)]);
     procs.push(producer);
     await sleep(scenario.warmupS * 1000);
     await command(loadgens, 'reset', (l) => l.includes('"reset"'));
-    const cpuBefore = cpuSeconds(started.server.pid);
-    const lgCpuBefore = loadgens.reduce((sum, lg) => sum + cpuSeconds(lg.pid), 0);
+    const cpuBefore = treeCpuSeconds(started.server.pid);
+    const splitBefore = treeCpuSplit(started.server.pid);
+    const syscallsBefore = treeSyscalls(started.server.pid);
+    const lgCpuBefore = loadgens.reduce((sum, lg) => sum + treeCpuSeconds(lg.pid), 0);
     await sleep(scenario.windowS * 1000);
     const reports = await command(loadgens, 'report', (l) => l.includes('"messages"'));
-    const cpuUsed = cpuSeconds(started.server.pid) - cpuBefore;
-    const lgCpu = loadgens.reduce((sum, lg) => sum + cpuSeconds(lg.pid), 0) - lgCpuBefore;
-    const rss = rssMiB(started.server.pid);
+    const cpuUsed = treeCpuSeconds(started.server.pid) - cpuBefore;
+    const syscallsAfter = treeSyscalls(started.server.pid);
+    const splitAfter = treeCpuSplit(started.server.pid);
+    const lgCpu = loadgens.reduce((sum, lg) => sum + treeCpuSeconds(lg.pid), 0) - lgCpuBefore;
+    const rss = treeRssMiB(started.server.pid);
+    let extra: ExtraResult | undefined;
+    if (options.extra !== undefined) {
+      const delivered = async () => (await command(loadgens, 'report', (l) => l.includes('"messages"'))).reduce((sum, r) => sum + Number(r.messages), 0);
+      extra = await options.extra.observe({ serverPid: started.server.pid, seconds: options.extra.seconds, delivered });
+    }
     const producerLine = await producer.nextLine((l) => l.includes('"final"'), 60_000, 'the producer to finish');
     const { final, published } = JSON.parse(producerLine) as { final: Record<string, number>; published: number };
 
-    // Every client must end on every camera's final state: poll until they do, bounded.
+    // Every client must end on every camera's final state: poll until they do, bounded
+    // (a server that fell seconds behind the producer, as in a flood, gets time to catch up).
     let finalCorrect = 0;
-    const deadline = Date.now() + 10_000;
+    let firstWrong: string | undefined;
+    const finalFrom = Date.now();
+    const deadline = finalFrom + FINAL_STATE_WAIT_MS;
     for (;;) {
       const expected = Object.entries(final).map(([camera, seq]) => `${camera}=${seq}`).join(' ');
       const checks = await command(loadgens, `final ${expected}`, (l) => l.includes('"correct"'));
       finalCorrect = checks.reduce((sum, c) => sum + Number(c.correct), 0);
+      firstWrong = checks.map((c) => String(c.firstWrong ?? '')).find((w) => w !== '');
       if (finalCorrect === scenario.clients || Date.now() > deadline) break;
       await sleep(250);
     }
+    const finalAfterS = finalCorrect === scenario.clients ? (Date.now() - finalFrom) / 1000 : undefined;
     const delivered = reports.reduce((sum, r) => sum + Number(r.messages), 0);
     const seconds = Math.max(...reports.map((r) => Number(r.seconds)));
+    const perMessage = (calls: number) => (delivered > 0 ? calls / delivered : 0);
     return {
       peer,
       scenario: scenario.id,
@@ -383,9 +523,15 @@ export async function runScenario(peer: PeerName, scenario: Scenario, options: R
       p99: Math.max(...reports.map((r) => Number(r.p99))),
       rssMiB: rss,
       finalCorrect,
+      firstWrong: finalCorrect < scenario.clients ? firstWrong : undefined,
+      finalAfterS,
       closedClients: reports.reduce((sum, r) => sum + Number(r.closed), 0),
       loadgenCpuSeconds: lgCpu,
       published,
+      offeredPerSecond: scenario.rateHz > 0 ? scenario.clients * scenario.cameras * scenario.rateHz : undefined,
+      cpuSplitUsPerMessage: { user: perMessage((splitAfter.user - splitBefore.user) * 1e6), system: perMessage((splitAfter.system - splitBefore.system) * 1e6) },
+      syscallsPerMessage: { read: perMessage(syscallsAfter.read - syscallsBefore.read), write: perMessage(syscallsAfter.write - syscallsBefore.write) },
+      extra,
     };
   } finally {
     const [server, ...others] = procs;

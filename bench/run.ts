@@ -4,13 +4,14 @@
 //   --runs N       runs per peer and scenario; the median is reported (default 3)
 //   --peers a,b    only these peers (default: all that are available)
 //   --scenarios x  only these scenarios (ids below)
+//   --no-micro     skip the micro suites
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { PEERS, PEER_TITLES, ensureNats, socketIoAvailable, runScenario, buildLoadgen, type PeerName, type RunResult, type Scenario } from './e2e.js';
 import { fdLimit } from './procstat.js';
-import { computeRatios, type Ratios } from './ratios.js';
+import { computeRatios, deliveredFraction, type Ratios } from './ratios.js';
 import type { MicroResult } from './micro.js';
 import type { AllocationReport } from './micro-main.js';
 import { Progress } from '../src/progress.js';
@@ -23,6 +24,8 @@ export interface BenchResults {
   micro: MicroResult[];
   allocation: AllocationReport | null;
   scenarios: Record<string, Partial<Record<PeerName, RunResult>>>;
+  /** Every run behind each median, in the order run. */
+  runsByScenario: Record<string, Partial<Record<PeerName, RunResult[]>>>;
   ratios: Ratios;
   notes: string[];
 }
@@ -51,23 +54,33 @@ export function scenarios(quick: boolean): Scenario[] {
     { id: 'many', title: 'N=1000 clients x 20 cameras at 60 Hz (1.2 M/s offered)', clients: 1000, cameras: 20, rateHz: 60, warmupS: 2, windowS: window, loadgens: 1, wirecamArgs: ['--max-hz', '60'] },
     { id: 'idle', title: 'N=1000 idle clients', clients: 1000, cameras: 1, rateHz: 0, warmupS: 2, windowS: 0, loadgens: 1, wirecamArgs: [], idle: true },
     { id: 'tenk', title: 'N=10,000 clients, 1 camera at 1 Hz', clients: 10_000, cameras: 1, rateHz: 1, warmupS: 3, windowS: quick ? 5 : 10, loadgens: 2, wirecamArgs: ['--max-hz', '60'] },
+    // Two load generators, as for 10,000 clients: one epoll loop holding 5,000 sockets at
+    // 300,000 messages/s would be the bottleneck on its own.
+    { id: 'fivek', title: 'N=5,000 clients, 1 camera at 60 Hz (300,000 deliveries/s offered)', clients: 5000, cameras: 1, rateHz: 60, warmupS: 3, windowS: quick ? 5 : 10, loadgens: 2, wirecamArgs: ['--max-hz', '60'] },
   ];
 }
 
-/** Which peers take part in a scenario: 10,000 clients is a test of wirecam alone. */
-function peersFor(scenario: Scenario, wanted: PeerName[]): PeerName[] {
+/**
+ * Which peers take part in a scenario: 10,000 clients is a test of wirecam alone; the
+ * `--workers 2` column runs where one core is the limit (flood, 5,000 clients).
+ */
+export function peersFor(scenario: Scenario, wanted: readonly PeerName[]): PeerName[] {
   if (scenario.id === 'tenk') return wanted.filter((p) => p === 'wirecam');
   if (scenario.id === 'idle') return wanted.filter((p) => p === 'wirecam' || p === 'raw-tcp' || p === 'ws-plain');
-  return wanted;
+  if (scenario.id === 'flood' || scenario.id === 'fivek') return [...wanted];
+  return wanted.filter((p) => p !== 'wirecam-w2');
+}
+
+/** The median (the upper middle of an even count) of one figure over runs. */
+function pickOf(results: RunResult[], figure: (r: RunResult) => number): number {
+  const values = results.map(figure).sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)]!;
 }
 
 function median(results: RunResult[]): RunResult {
   if (results.length === 1) return results[0]!;
   const sorted = [...results].sort((a, b) => a.perSecond - b.perSecond || a.p99 - b.p99);
-  const pick = <K extends keyof RunResult>(key: K) => {
-    const values = results.map((r) => r[key] as number).sort((a, b) => a - b);
-    return values[Math.floor(values.length / 2)]!;
-  };
+  const pick = <K extends keyof RunResult>(key: K) => pickOf(results, (r) => r[key] as number);
   return {
     ...sorted[Math.floor(sorted.length / 2)]!,
     perSecond: pick('perSecond'),
@@ -78,14 +91,21 @@ function median(results: RunResult[]): RunResult {
     rssWithoutClientsMiB: results.every((r) => r.rssWithoutClientsMiB !== undefined) ? pick('rssWithoutClientsMiB') : undefined,
     finalCorrect: Math.min(...results.map((r) => r.finalCorrect)),
     closedClients: Math.max(...results.map((r) => r.closedClients)),
+    syscallsPerMessage: results.every((r) => r.syscallsPerMessage !== undefined)
+      ? { read: pickOf(results, (r) => r.syscallsPerMessage!.read), write: pickOf(results, (r) => r.syscallsPerMessage!.write) }
+      : undefined,
   };
 }
 
 const fmt = (value: number | undefined, digits = 1) => (value === undefined || Number.isNaN(value) ? 'n/a' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+/** `correct/clients`, and how long after the producer's end the last of them got there. */
+const finalState = (x: RunResult | undefined) =>
+  x === undefined ? 'n/a' : `${x.finalCorrect}/${x.clients}${x.finalAfterS === undefined ? '' : x.finalAfterS >= 1 ? ` (after ${fmt(x.finalAfterS)} s)` : ''}`;
 const thousands = (value: number | undefined) => (value === undefined ? 'n/a' : `${Math.round(value / 1000).toLocaleString('en-US')}k`);
 
 export function table(results: BenchResults): string {
-  const columns: PeerName[] = ['ws-plain', 'ws-frame-once', 'raw-tcp', 'socketio', 'nats', 'wirecam'];
+  const windowOf = (x: RunResult) => x.delivered > 0 && x.perSecond > 0 ? x.delivered / x.perSecond : NaN;
+  const columns: PeerName[] = ['ws-plain', 'ws-frame-once', 'raw-tcp', 'socketio', 'nats', 'wirecam', 'wirecam-w2'];
   const s = results.scenarios;
   const row = (label: string, cell: (r: RunResult | undefined, peer: PeerName) => string, ratio: string) =>
     `| ${label} | ${columns.map((peer) => cell(s[rowScenario]?.[peer], peer)).join(' | ')} | ${ratio} |`;
@@ -100,8 +120,11 @@ export function table(results: BenchResults): string {
   lines.push(row('N=1000, 60 Hz: p99 latency (ms)', (x) => fmt(x?.p99), `wirecam/raw TCP ${fmt(r.seedP99VsRawTcp, 2)}`));
   lines.push(row('N=1000, 60 Hz: clients ending on the final state', (x) => (x ? `${x.finalCorrect}/${x.clients}` : 'n/a'), ''));
   rowScenario = 'flood';
-  lines.push(row('N=1000, published as fast as clients take it: delivered msg/s', (x) => thousands(x?.perSecond), `wirecam/raw TCP ${fmt(r.floodVsRawTcp, 2)}, wirecam/nats ${fmt(r.floodVsNats, 2)}`));
+  lines.push(row('N=1000, published as fast as clients take it: delivered msg/s', (x) => thousands(x?.perSecond), `wirecam/raw TCP ${fmt(r.floodVsRawTcp, 2)}, wirecam/nats ${fmt(r.floodVsNats, 2)}, --workers 2 / --workers 1 ${fmt(r.floodWorkersScaling, 2)}`));
   lines.push(row('N=1000, as fast as taken: p99 latency (ms)', (x) => fmt(x?.p99), ''));
+  lines.push(row('N=1000, as fast as taken: server CPU µs per delivered message (all processes)', (x) => fmt(x?.cpuUsPerMessage, 2), ''));
+  lines.push(row('N=1000, as fast as taken: server / load generator CPU cores in the window', (x) => (x === undefined ? 'n/a' : `${fmt(x.cpuSeconds / windowOf(x), 2)} / ${fmt(x.loadgenCpuSeconds / windowOf(x), 2)}`), ''));
+  lines.push(row('N=1000, as fast as taken: clients ending on the final state', finalState, ''));
   rowScenario = 'many';
   lines.push(row('N=1000 x 20 cameras at 60 Hz: delivered camera states/s', (x) => thousands(x?.perSecond), `wirecam/nats ${fmt(r.manyVsNats, 2)}`));
   lines.push(row('N=1000 x 20 cameras: p99 latency (ms)', (x) => fmt(x?.p99), ''));
@@ -112,6 +135,16 @@ export function table(results: BenchResults): string {
   lines.push(
     row('N=1000 idle clients: RSS added by the clients (MiB)', (x) => (x?.rssWithoutClientsMiB === undefined ? 'n/a' : fmt(x.rssMiB - x.rssWithoutClientsMiB)), `wirecam - raw TCP ${fmt(r.idleClientsRssOverRawTcpMiB)} MiB`),
   );
+  rowScenario = 'fivek';
+  const offered = (x: RunResult | undefined) => {
+    const fraction = deliveredFraction(x);
+    return x === undefined ? 'n/a' : `${thousands(x.perSecond)} (${fraction === undefined ? 'n/a' : `${fmt(fraction * 100, 0)}%`})`;
+  };
+  lines.push(row('N=5,000 at 60 Hz (300k/s offered): delivered msg/s (share of offered)', offered, `--workers 1 ${fmt(r.fivekDeliveredW1, 3)}, --workers 2 ${fmt(r.fivekDeliveredW2, 3)} of offered`));
+  lines.push(row('N=5,000 at 60 Hz: p99 latency (ms)', (x) => fmt(x?.p99), ''));
+  lines.push(row('N=5,000 at 60 Hz: server CPU µs per delivered message (all processes)', (x) => fmt(x?.cpuUsPerMessage, 2), ''));
+  lines.push(row('N=5,000 at 60 Hz: server / load generators CPU cores in the window', (x) => (x === undefined ? 'n/a' : `${fmt(x.cpuSeconds / windowOf(x), 2)} / ${fmt(x.loadgenCpuSeconds / windowOf(x), 2)}`), ''));
+  lines.push(row('N=5,000 at 60 Hz: clients ending on the final state', finalState, ''));
   rowScenario = 'tenk';
   lines.push(row('N=10,000 clients at 1 Hz: connected / closed / final state', (x) => (x ? `${x.clients - x.closedClients} / ${x.closedClients} / ${x.finalCorrect}` : ''), ''));
   return lines.join('\n');
@@ -120,6 +153,7 @@ export function table(results: BenchResults): string {
 export function targetsReport(results: BenchResults): string[] {
   const r = results.ratios;
   const wirecam = (id: string) => results.scenarios[id]?.wirecam;
+  const w2 = (id: string) => results.scenarios[id]?.['wirecam-w2'];
   const check = (name: string, value: number | undefined, ok: (v: number) => boolean, limit: string) =>
     `${value === undefined ? 'n/a ' : ok(value) ? 'met ' : 'MISS'}  ${name}: ${value === undefined ? 'n/a' : fmt(value, 2)} (target ${limit})`;
   return [
@@ -133,6 +167,10 @@ export function targetsReport(results: BenchResults): string[] {
     check('idle RSS, wirecam - raw TCP (MiB)', r.idleRssOverRawTcpMiB, (v) => v <= 15, '<= 15'),
     check('idle RSS added by 1,000 clients, wirecam - raw TCP (MiB)', r.idleClientsRssOverRawTcpMiB, (v) => v <= 15, '<= 15 (not a target; the per-client part of the one above)'),
     check('10,000 clients closed', wirecam('tenk')?.closedClients, (v) => v === 0, '= 0'),
+    check('flood delivered msg/s, wirecam --workers 2 / --workers 1', r.floodWorkersScaling, (v) => v >= 1.5, '>= 1.5'),
+    check('5,000 clients at 60 Hz, --workers 2: delivered / offered', r.fivekDeliveredW2, (v) => v >= 0.95, '>= 0.95'),
+    check('5,000 clients at 60 Hz, --workers 2: p99 latency (ms)', w2('fivek')?.p99, (v) => v <= 50, '<= 50'),
+    check('5,000 clients at 60 Hz, --workers 2: clients on the final state (fraction)', w2('fivek') ? w2('fivek')!.finalCorrect / w2('fivek')!.clients : undefined, (v) => v === 1, '= 1'),
     check('fanout loop bytes allocated per client per send', results.allocation?.bytesPerClientPerSend, (v) => v < 0.05, '~0'),
   ];
 }
@@ -177,6 +215,7 @@ async function main(): Promise<void> {
     micro,
     allocation,
     scenarios: {},
+    runsByScenario: {},
     ratios: {} as Ratios,
     notes,
   };
@@ -187,6 +226,7 @@ async function main(): Promise<void> {
   let done = 0;
   for (const scenario of planned) {
     results.scenarios[scenario.id] = {};
+    results.runsByScenario[scenario.id] = {};
     for (const peer of peersFor(scenario, wanted)) {
       const runs: RunResult[] = [];
       for (let run = 0; run < options.runs; run++) {
@@ -197,6 +237,7 @@ async function main(): Promise<void> {
           notes.push(`${scenario.id} / ${peer}: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
+      results.runsByScenario[scenario.id]![peer] = runs;
       if (runs.length > 0) results.scenarios[scenario.id]![peer] = median(runs);
     }
   }
