@@ -23,7 +23,7 @@ import { StoreTail } from './ingest/store-tail.js';
 import { ProducerWriter } from './ingest/producers.js';
 import { runPath, type PathRunner } from './ingest/simulated-camera.js';
 import { runTiles } from './ingest/simulated-tiles.js';
-import { startCommandSource, type PtyCommandSource } from './ingest/pty-command.js';
+import { startCommandSource, type CommandUpdateQueue, type PtyCommandSource } from './ingest/pty-command.js';
 import { configuredSecrets } from './ingest/command-secrets.js';
 import type { Bus } from './bus/bus.js';
 import { createBus } from './bus/create-bus.js';
@@ -53,6 +53,14 @@ const DEMO_TILE_EVERY_MS = 1500;
 const DEMO_PRODUCER = { id: 0, acknowledge: () => undefined };
 /** Updates of --source-cmd: likewise stored, then broadcast to everyone. */
 const COMMAND_PRODUCER = { id: 0, acknowledge: () => undefined };
+/** Producer updates waiting for the store beyond this are refused (WebSocket producers get no ack). */
+const PRODUCER_QUEUE = 10_000;
+/**
+ * --source-cmd waits (stops reading its terminal) at this many queued updates, keeping the
+ * rest of the queue for WebSocket producers, and reads again at COMMAND_RESUME_LEVEL.
+ */
+const COMMAND_QUEUE_LIMIT = PRODUCER_QUEUE / 2;
+const COMMAND_RESUME_LEVEL = PRODUCER_QUEUE / 4;
 
 /**
  * The running service: store workers, store tail, bus, stream graph, hub, and the network
@@ -149,7 +157,7 @@ export class WirecamNode {
     this.producers = new ProducerWriter(
       this.pool,
       this.origins,
-      { maxBatch: 500, maxQueued: 10_000, floor: () => this.tail.position },
+      { maxBatch: 500, maxQueued: PRODUCER_QUEUE, floor: () => this.tail.position },
       {
         stored: (count) => (this.counters.updatesStored += count),
         failed: (error, pending) => {
@@ -274,7 +282,11 @@ export class WirecamNode {
     }
     const command = this.config['source-cmd'];
     if (command !== undefined) {
-      this.commandSource = await startCommandSource(command, (update) => this.producers.enqueue(update, COMMAND_PRODUCER), this.log, this.throttledLog, {
+      const queue: CommandUpdateQueue = {
+        offer: (update) => this.producers.enqueue(update, COMMAND_PRODUCER, COMMAND_QUEUE_LIMIT),
+        room: () => this.producers.room(COMMAND_RESUME_LEVEL),
+      };
+      this.commandSource = await startCommandSource(command, queue, this.log, this.throttledLog, {
         secrets: configuredSecrets(this.config),
       });
     }
@@ -357,6 +369,12 @@ export class WirecamNode {
     this.retentionTimer.unref();
   }
 
+  /** Resolves when the updates read from --source-cmd are queued and every queued update is stored. */
+  private async queuedUpdatesStored(): Promise<void> {
+    await this.commandSource?.drained();
+    await this.producers.idle();
+  }
+
   /**
    * Graceful stop: no new connections or updates, queued updates stored and acknowledged,
    * every client closed with 1001, then the flow from the sockets back to the store: graph,
@@ -370,9 +388,10 @@ export class WirecamNode {
     await this.commandSource?.stop();
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     this.edge.closeListener();
-    await withTimeout(this.producers.idle(), SHUTDOWN_WRITE_WAIT_MS);
-    const abandoned = this.producers.abandon();
+    await withTimeout(this.queuedUpdatesStored(), SHUTDOWN_WRITE_WAIT_MS);
+    const abandoned = this.producers.abandon() + (this.commandSource?.abandon() ?? 0);
     if (abandoned > 0) this.log.warn({ abandoned }, 'updates not stored at shutdown (never acknowledged)');
+    await this.producers.currentWrite();
     await this.edge.closeSessions();
     this.graphSubscription?.unsubscribe();
     await this.cameraSweep?.stop();

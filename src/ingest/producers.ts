@@ -46,7 +46,7 @@ export interface ProducerWriterOptions {
 
 /**
  * The producers' write queue (see the file's comment): updates wait in memory (one arriving
- * while `maxQueued` wait is refused) and go to the store in the worker pool, at most
+ * while `maxQueued` wait is refused; a producer that can wait uses enqueue's `limit` and room()) and go to the store in the worker pool, at most
  * `maxBatch` per transaction, one transaction at a time. A failed write (another process holds the lock past the busy
  * timeout, the file is gone or read-only) is retried whole, in order, after 50 ms doubling to
  * 2 s, until it succeeds or `abandon`; nothing is acknowledged before its commit.
@@ -59,9 +59,13 @@ export class ProducerWriter {
   /** Retry delays after a failed write: 50 ms, doubling to 2 s. */
   private readonly backoff = new Backoff({ initialDelayMs: 50, maxDelayMs: 2000, jitter: 0 });
   private idleWaiters: Array<() => void> = [];
+  /** room() callers: each resolved once at most `level` updates are queued. */
+  private roomWaiters: Array<{ level: number; resolve: () => void }> = [];
   private inFlightSince = 0;
   private failingSince = 0;
   private lastFailure: string | null = null;
+  /** abandon() was called: a failed write is no longer put back and retried. */
+  private abandoned = false;
 
   constructor(
     private readonly pool: StorePool,
@@ -71,9 +75,14 @@ export class ProducerWriter {
   ) {}
 
 
-  /** False when the queue is full: the update is refused and will not be acknowledged. */
-  enqueue(update: UpdateInput, sink: ProducerSink): boolean {
-    if (this.queue.length >= this.options.maxQueued) return false;
+  /**
+   * Queues `update` for the store; false when `limit` (at most `maxQueued`, the default)
+   * updates are already waiting: the update is then refused and will not be acknowledged. A
+   * producer that can wait (the --source-cmd reader) passes a lower limit, keeping the rest of
+   * the queue for WebSocket producers, and waits for room() before it offers more.
+   */
+  enqueue(update: UpdateInput, sink: ProducerSink, limit = this.options.maxQueued): boolean {
+    if (this.queue.length >= Math.min(limit, this.options.maxQueued)) return false;
     this.queue.push({ update, sink });
     if (!this.scheduled && this.inFlight === null && this.retryTimer === null) {
       this.scheduled = true;
@@ -108,6 +117,31 @@ export class ProducerWriter {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Updates waiting for the store (the write in flight not included). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Resolves once at most `level` updates are queued (at once when that is already so): how a
+   * producer that paused on a full queue learns that there is room again. Resolved when a
+   * batch leaves the queue for the store, and by abandon(); one waiter per paused producer.
+   */
+  room(level: number): Promise<void> {
+    if (this.queue.length <= level) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ level, resolve }));
+  }
+
+  private wakeRoomWaiters(): void {
+    if (this.roomWaiters.length === 0) return;
+    const waiting = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const waiter of waiting) {
+      if (this.queue.length <= waiter.level) waiter.resolve();
+      else this.roomWaiters.push(waiter);
+    }
+  }
+
   private writeNext(): void {
     if (this.inFlight !== null || this.retryTimer !== null) return;
     if (this.queue.length === 0) {
@@ -117,6 +151,7 @@ export class ProducerWriter {
       return;
     }
     const batch = this.queue.splice(0, this.options.maxBatch);
+    this.wakeRoomWaiters();
     this.inFlightSince = Date.now();
     this.inFlight = this.pool.write(batch.map((item) => item.update), this.options.floor()).then(
       ({ seqs }) => {
@@ -134,9 +169,11 @@ export class ProducerWriter {
         this.writeNext();
       },
       (error: unknown) => {
+        this.inFlight = null;
+        // Given up (shutdown): the batch is not stored, and the store is about to close.
+        if (this.abandoned) return;
         // Not stored: put the batch back in front, in order, and try again later.
         this.queue = batch.concat(this.queue);
-        this.inFlight = null;
         if (this.failingSince === 0) this.failingSince = Date.now();
         this.lastFailure = describeError(error);
         this.events.failed(error, this.queue.length);
@@ -150,13 +187,18 @@ export class ProducerWriter {
 
   /**
    * Gives up on what is still queued (shutdown after a failing store): returns how many
-   * updates were dropped, never acknowledged. A write in flight still completes.
+   * updates were dropped, never acknowledged. A write in flight still completes or fails
+   * (within the store's busy timeout, 5 s); a failed one is not retried. Await
+   * currentWrite() before closing the pool: a worker stopped in the middle of a write aborts
+   * the process.
    */
   abandon(): number {
+    this.abandoned = true;
     const dropped = this.queue.length;
     this.queue = [];
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.wakeRoomWaiters();
     if (this.inFlight === null) this.writeNext();
     return dropped;
   }

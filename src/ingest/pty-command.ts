@@ -13,6 +13,11 @@
 // end marker with the command's exit status on the same terminal, after everything the
 // command printed, and keeps the terminal open until wirecam has read the marker and says so
 // (a newline on the terminal's input). Only then does it exit with the command's status.
+//
+// Nothing valid is dropped when the program prints faster than the store takes its updates:
+// when the producers' queue has no room, reading the terminal stops (node-pty's pause()), the
+// terminal's buffer fills and the program blocks in its own write, as a program writing to a
+// slow terminal does; reading resumes once the queue has drained (ProducerWriter.room()).
 import { randomBytes } from 'node:crypto';
 import type { IPty } from 'node-pty';
 import type { UpdateInput } from '../protocol/messages.js';
@@ -46,12 +51,24 @@ printf '\\n%s %d\\n' "$2" "$status"
 read -r _
 exit "$status"`;
 
+/** Where a PtyCommandSource's updates go: the producers' queue (ProducerWriter), through node.ts. */
+export interface CommandUpdateQueue {
+  /**
+   * Offers a valid update: true when queued; false when the queue has no room now. The source
+   * then keeps the update (and every later one, in order), stops reading the terminal, and
+   * offers it again once `room()` resolves.
+   */
+  offer(update: UpdateInput): boolean;
+  /** Resolves when the queue can take updates again (called after offer returned false). */
+  room(): Promise<void>;
+}
+
 /** What a PtyCommandSource reports; startCommandSource logs each. */
-export interface CommandSourceEvents {
-  /** A valid update; false when it could not be queued (it is then counted as dropped). */
-  update(update: UpdateInput): boolean;
+export interface CommandSourceEvents extends CommandUpdateQueue {
   /** `line`: the line as printed (a trailing \r removed), whole; the receiver cuts and masks it for a log. */
   rejected(reason: LineRejectReason, message: string, line: string): void;
+  /** Reading stopped because the queue had no room (the program now waits in its write); `stats.paused` counts it. */
+  paused(): void;
   /** A run began: `pid` of the runner shell (its process group), `run` counts from 1. */
   started(pid: number, run: number): void;
   /**
@@ -66,15 +83,15 @@ export interface CommandSourceEvents {
 
 /**
  * Counts since start: `runs` of the command; `lines` not blank (the end marker excluded);
- * `updates` queued; `rejected` lines (invalid, too long, incomplete); `dropped` valid
- * updates the queue refused.
+ * `updates` queued; `rejected` lines (invalid, too long, incomplete); `paused`: how often
+ * reading stopped because the queue had no room (the program waited; nothing was dropped).
  */
 export interface CommandSourceStats {
   runs: number;
   lines: number;
   updates: number;
   rejected: number;
-  dropped: number;
+  paused: number;
 }
 
 /** How the command is restarted. */
@@ -107,12 +124,23 @@ interface Run {
 /**
  * Runs `command` (`/bin/sh -c`) under a pseudo-terminal (node-pty; TERM=dumb, 1000 columns,
  * without wirecam's secrets in its environment) and turns each line of its output into an
- * update (line-update.ts) for `events.update`, in order. Restarts it with backoff whenever it
- * exits, until `stop`. Memory: one pending line of at most MAX_LINE_CHARS.
+ * update (line-update.ts) for `events.offer`, in order. When the queue has no room, stops
+ * reading the terminal until `events.room()` resolves (the program then waits in its write).
+ * Restarts the command with backoff whenever it exits, until `stop`. Memory: one partial line
+ * of at most MAX_LINE_CHARS, and while the queue is full the updates of the one chunk of
+ * output being read when it filled (at most 64 KiB of output: a few thousand updates).
  */
 export class PtyCommandSource {
   /** Counts since start (CommandSourceStats); logged with every exit. */
-  readonly stats: CommandSourceStats = { runs: 0, lines: 0, updates: 0, rejected: 0, dropped: 0 };
+  readonly stats: CommandSourceStats = { runs: 0, lines: 0, updates: 0, rejected: 0, paused: 0 };
+  /** Valid updates read but not yet queued (the queue had no room), oldest first from `pendingHead`. */
+  private pending: UpdateInput[] = [];
+  private pendingHead = 0;
+  /** A room() wait is under way: reading is paused. */
+  private waitingForRoom = false;
+  /** abandon() was called: what is pending is gone, nothing more is offered. */
+  private abandoned = false;
+  private drainedWaiters: Array<() => void> = [];
   private readonly backoff: Backoff;
   private current: Run | null = null;
   private childExited: Promise<void> = Promise.resolve();
@@ -216,8 +244,83 @@ export class PtyCommandSource {
       this.reject(parsed.reason, parsed.message, line);
       return;
     }
-    if (this.events.update(parsed.update)) this.stats.updates++;
-    else this.stats.dropped++;
+    this.offer(run, parsed.update);
+  }
+
+  /** Queues `update`, or keeps it (after any kept before it) and pauses `run`'s terminal. */
+  private offer(run: Run, update: UpdateInput): void {
+    if (this.abandoned) return;
+    if (this.pendingHead === this.pending.length && this.events.offer(update)) {
+      this.stats.updates++;
+      return;
+    }
+    this.pending.push(update);
+    // Stop reading: the rest of the chunk being read still arrives, then nothing until resume.
+    run.child.pause();
+    if (!this.waitingForRoom) {
+      this.stats.paused++;
+      this.waitForRoom();
+      this.events.paused();
+    }
+  }
+
+  private waitForRoom(): void {
+    this.waitingForRoom = true;
+    void this.events.room().then(() => this.flush());
+  }
+
+  /** Offers the kept updates, in order; resumes reading once every one is queued. */
+  private flush(): void {
+    this.waitingForRoom = false;
+    if (this.abandoned) return;
+    while (this.pendingHead < this.pending.length) {
+      if (!this.events.offer(this.pending[this.pendingHead]!)) {
+        this.waitForRoom();
+        return;
+      }
+      this.pendingHead++;
+      this.stats.updates++;
+    }
+    this.pending = [];
+    this.pendingHead = 0;
+    this.resumeReading();
+    const waiters = this.drainedWaiters;
+    this.drainedWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private resumeReading(): void {
+    try {
+      this.current?.child.resume();
+    } catch {
+      // The terminal is already closed: nothing left to read.
+    }
+  }
+
+  /** Valid updates read from the program but not yet queued (the queue had no room). */
+  get pendingUpdates(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  /** Resolves when every valid update read so far has been queued (at once when none waits). */
+  drained(): Promise<void> {
+    if (this.abandoned || this.pendingUpdates === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainedWaiters.push(resolve));
+  }
+
+  /**
+   * Gives up on the updates still waiting for room (shutdown after the store stayed locked);
+   * returns how many, never stored. Call after stop().
+   */
+  abandon(): number {
+    const count = this.pendingUpdates;
+    this.abandoned = true;
+    this.pending = [];
+    this.pendingHead = 0;
+    const waiters = this.drainedWaiters;
+    this.drainedWaiters = [];
+    for (const resolve of waiters) resolve();
+    return count;
   }
 
   private reject(reason: LineRejectReason, message: string, line: string): void {
@@ -256,15 +359,15 @@ function signalGroup(child: IPty, signal: NodeJS.Signals): void {
 }
 
 /**
- * The source as `wirecam serve` runs it: updates go to `enqueue` (the producer writer, so
- * they are stored before they are broadcast), and what happens to the command is logged,
+ * The source as `wirecam serve` runs it: updates go to `queue` (the producer writer, so they
+ * are stored before they are broadcast; reading waits for its room), and what happens to the command is logged,
  * invalid lines at most once per reason and interval, cut to LOGGED_LINE_CHARS (200)
  * characters with every one of `options.secrets` masked first. Rejects when node-pty cannot
  * be loaded.
  */
 export async function startCommandSource(
   command: string,
-  enqueue: (update: UpdateInput) => boolean,
+  queue: CommandUpdateQueue,
   log: Logger,
   throttle: RateLimitedLog,
   options: StartCommandOptions = {},
@@ -274,7 +377,8 @@ export async function startCommandSource(
   const source: PtyCommandSource = new PtyCommandSource(
     command,
     {
-      update: enqueue,
+      offer: (update) => queue.offer(update),
+      room: () => queue.room(),
       rejected: (reason, message, line) => {
         const count = throttle.admit(`source-cmd:${reason}`);
         if (count > 0) {
@@ -283,6 +387,10 @@ export async function startCommandSource(
             'skipped invalid line from --source-cmd',
           );
         }
+      },
+      paused: () => {
+        const count = throttle.admit('source-cmd:paused');
+        if (count > 0) log.info({ count, paused_total: source.stats.paused }, 'source command waiting: the store queue is full');
       },
       started: (pid, run) => log.info({ pid, run, command: shownCommand }, 'source command started'),
       exited: ({ code, signal, restartInMs }) =>
