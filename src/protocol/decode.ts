@@ -1,8 +1,8 @@
 // Client frames to typed messages. Never throws: every failure is a documented error code
 // with a short reason (docs/protocol.md section 5).
 import { Unpackr } from 'msgpackr';
-import { ALL_CAMERAS, type ClientMessage, type Encoding, type ErrorCode } from './messages.js';
-import { checkCamera, checkTile, isCameraId, type Checked } from './validate.js';
+import { ALL_CAMERAS, MAX_CAMERAS_PER_SUBSCRIPTION, type ClientMessage, type Encoding, type ErrorCode } from './messages.js';
+import { checkCamera, checkTile, excerpt, isCameraId, type Checked } from './validate.js';
 
 /** A decoded client frame, or the `error` to answer it with: `code` and a one-line `message`. */
 export type Decoded = { ok: true; message: ClientMessage } | { ok: false; code: ErrorCode; message: string };
@@ -54,7 +54,7 @@ export function decodeClientMessage(data: Buffer, isBinary: boolean, encoding: E
     case 'tile_update':
       return fromChecked(checkTile(value, now), (v) => ({ type: 'tile_update', value: v }));
     default:
-      return fail('bad_message', `unknown message type "${String(value.type).slice(0, 40)}"`);
+      return fail('bad_message', `unknown message type "${excerpt(value.type, 40)}"`);
   }
 }
 
@@ -81,6 +81,3 @@ function decodeSubscribe(value: Record<string, unknown>): Decoded {
     message: { type: 'subscribe', cameras: cameras as string[], maxHz: typeof maxHz === 'number' ? maxHz : null },
   };
 }
-
-/** Most camera ids in one `subscribe` message; more is `bad_message`. */
-const MAX_CAMERAS_PER_SUBSCRIPTION = 256;

@@ -23,10 +23,16 @@ export const DEFAULT_CAMERA = 'main';
 export const ALL_CAMERAS = '*';
 /** A valid camera id: 1 to 64 of `A-Z a-z 0-9 _ . : -` (docs/protocol.md section 3). */
 export const CAMERA_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/**
+ * Most camera ids one subscription may name, in the `camera` query parameter or a `subscribe`
+ * message alike (docs/protocol.md sections 3 and 5); more is refused (400, `bad_message`).
+ */
+export const MAX_CAMERAS_PER_SUBSCRIPTION = 256;
 
 /**
- * The error codes of docs/protocol.md section 4, plus `rate_limited`: a producer sending faster
- * than --max-producer-rate (the update is not stored). Old clients log an unknown code as
+ * The error codes of docs/protocol.md section 4, plus `rate_limited`: a message past its
+ * connection's budget (docs/protocol.md section 7), e.g. a producer sending faster than
+ * --max-producer-rate (the update is not stored). Old clients log an unknown code as
  * they would an unknown type.
  */
 export const ERROR_CODES = ['bad_message', 'bad_camera', 'unauthorized', 'too_many_errors', 'rate_limited'] as const;

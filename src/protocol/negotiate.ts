@@ -2,12 +2,13 @@
 import {
   ALL_CAMERAS,
   DEFAULT_CAMERA,
+  MAX_CAMERAS_PER_SUBSCRIPTION,
   SUBPROTOCOL_JSON,
   SUBPROTOCOL_MSGPACK,
   SUPPORTED_SUBPROTOCOLS,
   type Encoding,
 } from './messages.js';
-import { isCameraId } from './validate.js';
+import { excerpt, isCameraId } from './validate.js';
 
 /** The outcome of subprotocol negotiation (docs/protocol.md section 2; RFC 6455 section 4.2.2). */
 export interface SessionMode {
@@ -58,23 +59,35 @@ export interface SubscriptionRequest {
 }
 
 /**
- * `camera` (default `main`) and `max_hz` (default `serverMaxHz`, in Hz) of the upgrade's query
- * (docs/protocol.md section 3). An invalid camera id, or a `max_hz` that is not a number, is refused
- * with a one-line reason; a rate outside 1..serverMaxHz is clamped. Never throws.
+ * A `max_hz` query value: a decimal number, optionally negative and with a fraction (`30`,
+ * `12.5`, `-1`), 15 digits at most on each side of the point. No sign `+`, exponent, hex,
+ * `Infinity` or spaces (docs/protocol.md section 3).
+ */
+const DECIMAL_PATTERN = /^-?[0-9]{1,15}(?:\.[0-9]{1,15})?$/;
+
+/**
+ * `camera` (default `main` when absent) and `max_hz` (default `serverMaxHz`, in Hz) of the
+ * upgrade's query (docs/protocol.md section 3). Refused with a one-line reason: a camera id
+ * outside the pattern (an empty `camera=` or an empty item of a list included), more than
+ * MAX_CAMERAS_PER_SUBSCRIPTION ids (the bound of a `subscribe` message too), a `max_hz` that
+ * is not a decimal number (DECIMAL_PATTERN). A rate outside 1..serverMaxHz is clamped. Never throws.
  */
 export function parseSubscriptionQuery(params: URLSearchParams, serverMaxHz: number): Negotiated<SubscriptionRequest> {
   const cameraParam = params.get('camera');
-  const cameras = cameraParam === null || cameraParam === '' ? [DEFAULT_CAMERA] : cameraParam.split(',');
+  const cameras = cameraParam === null ? [DEFAULT_CAMERA] : cameraParam.split(',');
+  if (cameras.length > MAX_CAMERAS_PER_SUBSCRIPTION) {
+    return { ok: false, reason: `camera names at most ${MAX_CAMERAS_PER_SUBSCRIPTION} camera ids, got ${cameras.length}` };
+  }
   for (const camera of cameras) {
     if (camera !== ALL_CAMERAS && !isCameraId(camera)) {
-      return { ok: false, reason: `invalid camera id "${String(camera).slice(0, 70)}": must match ^[A-Za-z0-9_.:-]{1,64}$` };
+      return { ok: false, reason: `invalid camera id "${excerpt(camera, 70)}": must match ^[A-Za-z0-9_.:-]{1,64}$` };
     }
   }
   const maxHzParam = params.get('max_hz');
   let maxHz: number | null = null;
   if (maxHzParam !== null) {
-    maxHz = maxHzParam.trim() === '' ? Number.NaN : Number(maxHzParam);
-    if (!Number.isFinite(maxHz)) return { ok: false, reason: 'max_hz must be a number' };
+    if (!DECIMAL_PATTERN.test(maxHzParam)) return { ok: false, reason: `max_hz must be a decimal number such as 30 or 12.5, got "${excerpt(maxHzParam, 40)}"` };
+    maxHz = Number(maxHzParam);
   }
   return { ok: true, value: { cameras: normalizeCameras(cameras), maxHz: clampMaxHz(maxHz, serverMaxHz) } };
 }
@@ -106,7 +119,7 @@ export function parseTileQuery(params: URLSearchParams): Negotiated<TileRequest>
   let tiles: TilesMode = 'live';
   if (tilesParam !== null) {
     if (!TILES_MODES.includes(tilesParam as TilesMode)) {
-      return { ok: false, reason: `tiles must be live, map or none, got "${tilesParam.slice(0, 40)}"` };
+      return { ok: false, reason: `tiles must be live, map or none, got "${excerpt(tilesParam, 40)}"` };
     }
     tiles = tilesParam as TilesMode;
   }
@@ -117,7 +130,7 @@ export function parseTileQuery(params: URLSearchParams): Negotiated<TileRequest>
   if (!EPOCH_PATTERN.test(epoch)) return { ok: false, reason: 'epoch must match ^[A-Za-z0-9_.:-]{1,64}$ (the hello.epoch of an earlier connection)' };
   const seq = Number(since);
   if (!SEQ_PATTERN.test(since) || !Number.isSafeInteger(seq)) {
-    return { ok: false, reason: `tiles_since must be a non-negative integer tile seq, got "${since.slice(0, 40)}"` };
+    return { ok: false, reason: `tiles_since must be a non-negative integer tile seq, got "${excerpt(since, 40)}"` };
   }
   return { ok: true, value: { tiles, resume: { epoch, since: seq } } };
 }

@@ -12,7 +12,7 @@ export interface ServiceCounters {
   updatesRead: Record<FrameKind, number>;
   /** Producer updates that passed validation and were queued for the store. */
   updatesAccepted: number;
-  /** Producer updates committed to the store (and acknowledged). */
+  /** Producer updates committed to the store (acknowledged when the producer is still connected). */
   updatesStored: number;
   /** Producer updates refused because the store queue was full (never acknowledged). */
   updatesRefused: number;

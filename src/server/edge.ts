@@ -174,6 +174,7 @@ export class ServiceEdge {
       counters,
       maxHz: config['max-hz'],
       maxProducerRate: config['max-producer-rate'],
+      heartbeatMs: config['heartbeat-ms'],
       accepting: () => core.readiness() !== 'stopping',
     };
     this.mapEvents = {

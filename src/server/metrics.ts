@@ -115,7 +115,7 @@ export class ServiceMetrics {
       accepted: counters.updatesAccepted,
       refused: counters.updatesRefused,
     }));
-    counter(registers, 'wirecam_updates_stored_total', 'Producer updates committed to the store and acknowledged', () => counters.updatesStored);
+    counter(registers, 'wirecam_updates_stored_total', 'Producer updates committed to the store (each acknowledged when its producer is still connected)', () => counters.updatesStored);
     counter(registers, 'wirecam_updates_coalesced_total', 'Camera states skipped because a newer one replaced them before they were written (conflation)', () => hub.counters.coalesced);
     counterByLabel(registers, 'wirecam_rows_rejected_total', 'Store rows skipped by validation, by reason', 'reason', () => counters.rowsRejected, 'max');
     counterByLabel(registers, 'wirecam_errors_sent_total', 'Error messages sent to clients (their message was refused), by code', 'code', () => counters.errorsSent);

@@ -23,8 +23,22 @@ import { TokenBucket } from '../util/token-bucket.js';
 const ERROR_LIMIT = 10;
 /** The window of ERROR_LIMIT (ms). */
 const ERROR_WINDOW_MS = 10_000;
-/** How long a closing client has to answer the close frame before it is cut off (ms). */
-const CLOSE_GRACE_MS = 5_000;
+/**
+ * How long a client the server closes has to read the Close frame and answer it before its
+ * socket is destroyed (ms). A client that is not reading meanwhile (its Close still queued
+ * behind what it had not read) then sees the connection end without a Close: 1006.
+ * docs/protocol.md section 7.
+ */
+export const CLOSE_GRACE_MS = 5_000;
+/** docs/protocol.md section 7: `subscribe` messages one connection may send per second on average. */
+export const SUBSCRIBES_PER_SECOND = 2;
+/**
+ * docs/protocol.md section 7: `heartbeat` messages one connection may send per second on average,
+ * at least; more when the server's own heartbeats come faster (two per --heartbeat-ms).
+ */
+export const HEARTBEATS_PER_SECOND = 2;
+/** The burst of each of those budgets: that many messages at once (a token bucket's capacity). */
+export const MESSAGE_BURST = 5;
 
 /** What every session of a node shares: where updates go, what is counted, the rate bounds. */
 export interface SessionContext {
@@ -37,8 +51,18 @@ export interface SessionContext {
   maxHz: number;
   /** Updates per second one producer connection may send. */
   maxProducerRate: number;
+  /** --heartbeat-ms: the server's heartbeat interval, which a client's heartbeat answers follow (ms). */
+  heartbeatMs: number;
   /** False while shutting down: updates are no longer taken. */
   accepting(): boolean;
+}
+
+/**
+ * `heartbeat` messages per second a connection may send on average: HEARTBEATS_PER_SECOND, or
+ * two per server heartbeat of `heartbeatMs` (ms) when that is more.
+ */
+export function heartbeatRate(heartbeatMs: number): number {
+  return Math.max(HEARTBEATS_PER_SECOND, 2_000 / heartbeatMs);
 }
 
 /**
@@ -62,6 +86,10 @@ export class Session implements ProducerSink {
   private closing = false;
   /** A producer's allowance of updates (a second's worth at once, refilled at the rate). */
   private readonly updateBudget: TokenBucket | null;
+  /** The allowance of `subscribe` messages (MESSAGE_BURST at once, refilled at SUBSCRIBES_PER_SECOND). */
+  private readonly subscribeBudget: TokenBucket;
+  /** The allowance of `heartbeat` messages (MESSAGE_BURST at once, refilled at heartbeatRate()). */
+  private readonly heartbeatBudget: TokenBucket;
 
   constructor(
     readonly id: number,
@@ -76,6 +104,8 @@ export class Session implements ProducerSink {
     this.lastHeardAt = context.hub.now();
     const rate = context.maxProducerRate;
     this.updateBudget = role === 'producer' ? new TokenBucket(rate, Math.max(1, Math.ceil(rate)), this.lastHeardAt) : null;
+    this.subscribeBudget = new TokenBucket(SUBSCRIBES_PER_SECOND, MESSAGE_BURST, this.lastHeardAt);
+    this.heartbeatBudget = new TokenBucket(heartbeatRate(context.heartbeatMs), MESSAGE_BURST, this.lastHeardAt);
   }
 
   /** True once `close` or `terminate` began: nothing more is sent or taken. */
@@ -90,9 +120,12 @@ export class Session implements ProducerSink {
 
   /**
    * One message from the client (`isBinary`: a binary frame): decoded for the session's
-   * encoding, then a subscribe, a heartbeat, or a producer's update (rate-limited by
-   * --max-producer-rate, queued for the store). Invalid input is answered with `error`
-   * (counted towards ERROR_LIMIT).
+   * encoding, then a subscribe, a heartbeat, or a producer's update. Every message counts
+   * against a budget of the connection, one per type: updates --max-producer-rate, subscribes
+   * SUBSCRIBES_PER_SECOND, heartbeats heartbeatRate() (each MESSAGE_BURST at once); a message
+   * past its budget is answered `rate_limited` and does nothing, so that one connection cannot
+   * make the hub do unbounded work (a subscribe sends the snapshot of every camera it adds).
+   * Invalid input is answered with `error`. Every error counts towards ERROR_LIMIT.
    */
   handle(data: Buffer, isBinary: boolean): void {
     this.heard();
@@ -108,8 +141,13 @@ export class Session implements ProducerSink {
   private dispatch(message: ClientMessage): void {
     switch (message.type) {
       case 'heartbeat':
+        if (!this.heartbeatBudget.take(this.context.hub.now())) this.refuseOverBudget('heartbeat', this.heartbeatBudget);
         return;
       case 'subscribe': {
+        if (!this.subscribeBudget.take(this.context.hub.now())) {
+          this.refuseOverBudget('subscribe', this.subscribeBudget);
+          return;
+        }
         const maxHz = message.maxHz === null ? this.client.subscription.maxHz : clampMaxHz(message.maxHz, this.context.maxHz);
         this.context.hub.resubscribe(this.client, toSubscription(message.cameras, maxHz, this.client.subscription.tiles !== false));
         return;
@@ -139,6 +177,12 @@ export class Session implements ProducerSink {
   /** ProducerSink: the update is stored under `seq`; sends `ack` (docs/protocol.md section 4.5). */
   acknowledge(seq: number): void {
     this.client.send(encodeFrame({ type: 'ack', seq }, this.encoding));
+  }
+
+  /** Answers a message past its budget with `rate_limited`, naming when the next one is taken. */
+  private refuseOverBudget(type: 'subscribe' | 'heartbeat', budget: TokenBucket): void {
+    const ms = budget.msUntilToken(this.context.hub.now());
+    this.fail('rate_limited', `too many ${type} messages; this one was ignored (the next is taken in ${ms} ms)`);
   }
 
   /** Answers with `error`; the tenth within ten seconds also closes with 1008. */

@@ -80,7 +80,7 @@ export interface TileRow {
 }
 
 function checkCameraRow(row: CameraRow) {
-  return checkCamera({ ...row, timestamp: row.ts }, null);
+  return checkCamera({ ...row, timestamp: row.ts }, null, 'truncate');
 }
 
 /**
@@ -196,7 +196,7 @@ export class StoreReader {
     }
     const tileRows = this.tileRowsAfter.all(cursor.tile, limit) as TileRow[];
     for (const row of tileRows) {
-      const checked = checkTile({ ...row, timestamp: row.ts }, null);
+      const checked = checkTile({ ...row, timestamp: row.ts }, null, 'truncate');
       if (checked.ok) batch.tiles.push({ seq: row.id, value: checked.value });
       else batch.rejected.push({ table: 'tile_updates', id: row.id, reason: checked.reason });
       batch.cursor.tile = row.id;

@@ -53,7 +53,7 @@ export class TileHistoryReader {
   private collect(rows: readonly TileRow[], after: number, limit: number): TileRows {
     const out: TileRows = { tiles: [], last: after, more: rows.length === limit };
     for (const row of rows) {
-      const checked = checkTile({ ...row, timestamp: row.ts }, null);
+      const checked = checkTile({ ...row, timestamp: row.ts }, null, 'truncate');
       if (checked.ok) out.tiles.push({ seq: row.id, value: checked.value });
       out.last = row.id;
     }

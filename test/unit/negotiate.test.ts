@@ -53,8 +53,8 @@ describe('parseSubscriptionQuery', () => {
     expect(query('')).toEqual({ ok: true, value: { cameras: ['main'], maxHz: SERVER_MAX_HZ } });
   });
 
-  it('treats an empty camera parameter as the default', () => {
-    expect(query('camera=')).toEqual({ ok: true, value: { cameras: ['main'], maxHz: SERVER_MAX_HZ } });
+  it('refuses an empty camera parameter (no parameter is the default)', () => {
+    expect(query('camera=')).toMatchObject({ ok: false });
   });
 
   it('ignores parameters it does not know, such as the token', () => {
