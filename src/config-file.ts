@@ -3,7 +3,7 @@
 // JSON, because it needs no parser beyond the runtime's and every tool can write it. The file
 // sits below flags and WIRECAM_* variables, so one run can override any line of it.
 import { readFileSync } from 'node:fs';
-import { ConfigError, parseValue, resolveConfig, type Resolved, type ResolveInput, type SettingSpec } from './config.js';
+import { ConfigError, parseFileValue, resolveConfig, type Resolved, type ResolveInput, type SettingSpec } from './config.js';
 import { describeError } from './util/describe-error.js';
 
 /** The setting that names the file; it cannot be set from inside a file. */
@@ -14,7 +14,7 @@ const CONFIG_FILE_SETTING = 'config';
  * a broken line must not lie in wait for the day the override goes away.
  * Throws ConfigError naming the path: unreadable (no such file, permission denied, a folder),
  * not JSON (with line and column), not an object, an unknown key (with the likely name meant),
- * a `config` key, or a bad value.
+ * a `config` key, or a bad value (of the wrong JSON type too: parseFileValue).
  */
 export function readConfigFile(path: string, specs: readonly SettingSpec[]): Record<string, unknown> {
   let text: string;
@@ -42,7 +42,7 @@ export function readConfigFile(path: string, specs: readonly SettingSpec[]): Rec
       const guess = closestName(key, known.keys());
       throw new ConfigError(`${path}: unknown setting "${key}"${guess === undefined ? '' : ` (did you mean "${guess}"?)`}`);
     }
-    parseValue(spec, raw, `${path}: ${key}`);
+    parseFileValue(spec, raw, `${path}: ${key}`);
   }
   return value as Record<string, unknown>;
 }
@@ -53,9 +53,9 @@ export function readConfigFile(path: string, specs: readonly SettingSpec[]): Rec
  * resolveConfig and readConfigFile do.
  */
 export function resolveWithFile<S extends readonly SettingSpec[]>(specs: S, input: Pick<ResolveInput, 'argv' | 'env'>): Resolved<S> {
-  const first = resolveConfig(specs, input);
+  const first = resolveConfig(specs, { ...input, valuesOnly: true });
   const path = (first.config as Record<string, unknown>)[CONFIG_FILE_SETTING];
-  if (typeof path !== 'string') return first;
+  if (typeof path !== 'string') return resolveConfig(specs, input);
   return resolveConfig(specs, { ...input, file: readConfigFile(path, specs), fileName: path });
 }
 

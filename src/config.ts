@@ -41,6 +41,17 @@ export interface SettingSpec<K extends SettingKind = SettingKind, N extends stri
    */
   pattern?: RegExp;
   expected?: string;
+  /**
+   * For string and list settings: a check of the value (of each item of a list) beyond
+   * `pattern`; `expected` says what it wants in words for the error.
+   */
+  valid?: (value: string) => boolean;
+  /**
+   * For integer and number settings: the name of another setting this one must be greater
+   * than, checked once every setting is resolved; `aboveWhy` says why in the error.
+   */
+  above?: string;
+  aboveWhy?: string;
 }
 
 type ValueOf<K extends SettingKind> = K extends 'string' ? string : K extends 'boolean' ? boolean : K extends 'list' ? string[] : number;
@@ -74,6 +85,22 @@ function setting<K extends SettingKind, N extends string>(spec: SettingSpec<K, N
 }
 
 /**
+ * Whether `text` is a browser origin as sent in the `Origin` header (RFC 6454 section 6.1):
+ * `scheme://host[:port]`, nothing after it but an optional "/", the port left out when it is
+ * the scheme's default, letters in any case. "null" and origins of schemes without a host
+ * (file:, data:) are not: an allow-list entry must name one site.
+ */
+export function isOrigin(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  return url.origin !== 'null' && text.replace(/\/$/, '').toLowerCase() === url.origin.toLowerCase();
+}
+
+/**
  * The settings of `wirecam serve`; a unit is in the name (`-ms`, `-bytes`, `-hz`). The README's
  * settings table says what each does and what happens past each bound.
  */
@@ -84,12 +111,16 @@ export const SERVE_SETTINGS = [
   setting({ name: 'max-hz', kind: 'number', default: 60, min: 1, max: 10000, description: 'most camera updates per second per camera sent to any client' }),
   setting({ name: 'burst', kind: 'integer', default: 2, min: 1, max: 100, description: 'updates a client may get at once after a quiet period (token bucket size)' }),
   setting({ name: 'heartbeat-ms', kind: 'integer', default: 10000, min: 10, max: 3_600_000, description: 'interval of heartbeat messages and pings' }),
-  setting({ name: 'idle-timeout-ms', kind: 'integer', default: 60000, min: 50, max: 86_400_000, description: 'a connection silent this long is terminated' }),
+  setting({
+    name: 'idle-timeout-ms', kind: 'integer', default: 60000, min: 50, max: 86_400_000, above: 'heartbeat-ms',
+    aboveWhy: 'a client that only answers pings is heard once per heartbeat, so a shorter idle timeout would cut every such client',
+    description: 'a connection silent this long is terminated (more than --heartbeat-ms: a client that only answers pings is heard once per heartbeat)',
+  }),
   setting({ name: 'producer-token', kind: 'list', default: undefined, secret: true, description: 'tokens that make a connection a producer, comma-separated or repeated (a flag shows in ps: prefer WIRECAM_PRODUCER_TOKEN or --producer-token-file)' }),
   setting({ name: 'producer-token-file', kind: 'string', default: undefined, credentialFile: true, description: 'file of producer tokens, one per line (# starts a comment)' }),
   setting({ name: 'viewer-token', kind: 'list', default: undefined, secret: true, description: 'when set, viewers must present one of these tokens too (read access closed)' }),
   setting({ name: 'viewer-token-file', kind: 'string', default: undefined, credentialFile: true, description: 'file of viewer tokens, one per line' }),
-  setting({ name: 'allowed-origin', kind: 'list', default: undefined, description: 'browser origins allowed to connect, e.g. https://shell.example (repeatable); other origins get 403' }),
+  setting({ name: 'allowed-origin', kind: 'list', default: undefined, valid: isOrigin, expected: 'origins scheme://host[:port] as a browser sends them (no path, no default port), e.g. https://shell.example', description: 'browser origins allowed to connect, e.g. https://shell.example (repeatable); other origins get 403' }),
   setting({ name: 'max-connections-per-ip', kind: 'integer', default: 1000, min: 0, max: 1_000_000, description: 'connections from one address beyond this are refused with 429 (0: no limit; behind a proxy every client has its address)' }),
   setting({ name: 'max-producer-rate', kind: 'number', default: 1000, min: 1, max: 1_000_000, description: 'updates per second one producer connection may send; the excess is refused with error rate_limited' }),
   setting({ name: 'handshake-timeout-ms', kind: 'integer', default: 10000, min: 100, max: 600_000, description: 'a client must complete its HTTP request (the upgrade) within this time' }),
@@ -111,7 +142,7 @@ export const SERVE_SETTINGS = [
   setting({ name: 'wal-max-bytes', kind: 'integer', default: DEFAULT_WAL_MAX_BYTES, min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024, description: "bound of the store's write-ahead log (-wal file): past it the WAL is checkpointed and truncated; a reader holding an old snapshot delays that until it lets go" }),
   setting({ name: 'workers', kind: 'string', default: '1', pattern: /^(auto|[1-9][0-9]*)$/, expected: 'a count of processes from 1 to 256, or auto', description: 'fanout processes sharing the port: 1 to 256, or auto (one per CPU); with more than 1, a primary process runs them and restarts any that dies' }),
   setting({ name: 'redis', kind: 'string', default: undefined, secret: true, description: 'Redis URL (redis://host:6379) shared by several nodes: updates and snapshots go through it (scale-out); may hold a password, so prefer WIRECAM_REDIS_URL' }),
-  setting({ name: 'node-id', kind: 'string', default: undefined, description: 'this node\'s name on Redis (1-64 of A-Z a-z 0-9 _ . : -; default: host name and a random suffix)' }),
+  setting({ name: 'node-id', kind: 'string', default: undefined, pattern: /^[A-Za-z0-9_.:-]{1,64}$/, expected: '1 to 64 of A-Z a-z 0-9 _ . : -', description: 'this node\'s name on Redis (1-64 of A-Z a-z 0-9 _ . : -; default: host name and a random suffix)' }),
   setting({ name: 'log-level', kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'fatal, error, warn, info, debug, trace or silent' }),
   setting({ name: 'config', kind: 'string', default: undefined, description: 'JSON file of settings by name, e.g. {"port": 8765}; flags and environment win over it' }),
 ] as const;
@@ -188,7 +219,7 @@ function describeExpected(spec: SettingSpec): string {
     case 'boolean':
       return 'true or false';
     case 'list':
-      return 'one or more comma-separated values';
+      return spec.expected !== undefined ? `one or more ${spec.expected}` : 'one or more comma-separated values';
     default:
       return spec.choices ? `one of ${spec.choices.join(', ')}` : (spec.expected ?? 'a non-empty string');
   }
@@ -224,6 +255,8 @@ export function parseValue(spec: SettingSpec, raw: unknown, where: string): Sett
       if (items === null || !items.every((item) => typeof item === 'string')) return fail();
       const values = (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
       if (values.length === 0) return fail();
+      const bad = values.find((item) => (spec.pattern !== undefined && !spec.pattern.test(item)) || (spec.valid !== undefined && !spec.valid(item)));
+      if (bad !== undefined) throw new ConfigError(`${where}: expected ${describeExpected(spec)}, got ${JSON.stringify(bad)}`);
       return values;
     }
     default: {
@@ -231,9 +264,33 @@ export function parseValue(spec: SettingSpec, raw: unknown, where: string): Sett
       if (typeof text !== 'string' || text === '') return fail();
       if (spec.choices && !spec.choices.includes(text)) return fail();
       if (spec.pattern && !spec.pattern.test(text)) return fail();
+      if (spec.valid && !spec.valid(text)) return fail();
       return text;
     }
   }
+}
+
+/** The JSON type a configuration file's value of each kind must have (strings with a `pattern` may be numbers too). */
+const FILE_TYPES: Readonly<Record<SettingKind, string>> = { string: 'string', integer: 'number', number: 'number', boolean: 'boolean', list: 'array of strings or a string' };
+
+/**
+ * A configuration file's JSON value as `spec`'s kind: its JSON type must be the kind's
+ * (a boolean `true`/`false`, not "yes" or 1; a number, not "8765"; a string; for a list an
+ * array of strings or one comma-separated string; a string setting with a `pattern` also
+ * takes a number, as its decimal text), then as parseValue. Throws ConfigError
+ * `WHERE: expected …, got …` (README, "Configuration file": a value of the wrong type stops).
+ */
+export function parseFileValue(spec: SettingSpec, raw: unknown, where: string): SettingValue {
+  const type = typeof raw;
+  const fits =
+    spec.kind === 'boolean' ? type === 'boolean'
+      : spec.kind === 'integer' || spec.kind === 'number' ? type === 'number'
+        : spec.kind === 'list' ? type === 'string' || Array.isArray(raw)
+          : type === 'string' || (spec.pattern !== undefined && type === 'number');
+  // A value no source would take gets parseValue's error; one only text would take, this one.
+  const value = parseValue(spec, raw, where);
+  if (!fits) throw new ConfigError(`${where}: expected ${describeExpected(spec)} as a JSON ${FILE_TYPES[spec.kind]}, got ${JSON.stringify(raw)}`);
+  return value;
 }
 
 /**
@@ -285,12 +342,19 @@ export interface ResolveInput {
   env: NodeJS.ProcessEnv;
   file?: Record<string, unknown>;
   fileName?: string;
+  /**
+   * Values only, without the checks between settings (`above`): a first pass that only learns
+   * which configuration file to read, whose values may still change the outcome.
+   */
+  valuesOnly?: boolean;
 }
 
 /**
  * Every setting of `specs` from flags, then WIRECAM_* variables, then `file`, then its default,
- * each value checked. Does not read a file itself (resolveWithFile does). Throws ConfigError for
- * the first bad flag or value, or a key of `file` that names no setting.
+ * each value checked (a file's value also for its JSON type, parseFileValue), then the settings
+ * that depend on one another (`above`). Does not read a file itself (resolveWithFile does).
+ * Throws ConfigError for the first bad flag or value, a key of `file` that names no setting,
+ * or a setting not above the one it must exceed.
  */
 export function resolveConfig<S extends readonly SettingSpec[]>(specs: S, input: ResolveInput): Resolved<S> {
   const flags = parseFlags(input.argv, specs);
@@ -311,14 +375,37 @@ export function resolveConfig<S extends readonly SettingSpec[]>(specs: S, input:
       config[spec.name] = parseValue(spec, env, envName(spec.name));
       sources[spec.name] = 'env';
     } else if (input.file && input.file[spec.name] !== undefined) {
-      config[spec.name] = parseValue(spec, input.file[spec.name], `${input.fileName ?? 'config file'}: ${spec.name}`);
+      config[spec.name] = parseFileValue(spec, input.file[spec.name], `${input.fileName ?? 'config file'}: ${spec.name}`);
       sources[spec.name] = 'file';
     } else {
       config[spec.name] = spec.default;
       sources[spec.name] = 'default';
     }
   }
+  if (input.valuesOnly !== true) checkRelations(specs, config, sources, input.fileName);
   return { config: config as ConfigOf<S>, sources };
+}
+
+/** How an error names a setting by where its value came from: `--name`, `WIRECAM_NAME`, `FILE: name`, `--name (default)`. */
+function settingWhere(name: string, source: Source | undefined, fileName: string | undefined): string {
+  if (source === 'env') return envName(name);
+  if (source === 'file') return `${fileName ?? 'config file'}: ${name}`;
+  return source === 'default' ? `--${name} (default)` : `--${name}`;
+}
+
+/**
+ * Settings that depend on one another (`above`): throws ConfigError `A (x) must be greater
+ * than B (y): why`, each named by where its value came from.
+ */
+function checkRelations(specs: readonly SettingSpec[], config: Record<string, SettingValue | undefined>, sources: Record<string, Source>, fileName: string | undefined): void {
+  for (const spec of specs) {
+    if (spec.above === undefined) continue;
+    const value = config[spec.name];
+    const bound = config[spec.above];
+    if (typeof value !== 'number' || typeof bound !== 'number' || value > bound) continue;
+    const why = spec.aboveWhy === undefined ? '' : `: ${spec.aboveWhy}`;
+    throw new ConfigError(`${settingWhere(spec.name, sources[spec.name], fileName)} (${value}) must be greater than ${settingWhere(spec.above, sources[spec.above], fileName)} (${bound})${why}`);
+  }
 }
 
 /** Resolved settings of `wirecam serve`, by name. */

@@ -43,7 +43,10 @@ import type { Session } from './server/session.js';
 import type { ServiceLink } from './server/service-link.js';
 import type { Registry } from 'prom-client';
 
-/** How long shutdown waits for queued producer updates to be stored (ms). */
+/**
+ * How long shutdown waits for queued producer updates to be stored (ms); those still queued
+ * then are dropped, never acknowledged, and logged (README, "Security and operations").
+ */
 const SHUTDOWN_WRITE_WAIT_MS = 10_000;
 /** How often retention runs (ms). */
 const RETENTION_INTERVAL_MS = 60_000;
@@ -376,9 +379,11 @@ export class WirecamNode {
   }
 
   /**
-   * Graceful stop: no new connections or updates, queued updates stored and acknowledged,
-   * every client closed with 1001, then the flow from the sockets back to the store: graph,
-   * sweep, tail, bus, history, workers.
+   * Graceful stop: no new WebSocket connections (503) or updates, queued updates stored and
+   * acknowledged (waited for at most SHUTDOWN_WRITE_WAIT_MS), every client closed with 1001,
+   * then the flow from the sockets back to the store: graph, sweep, tail, bus, history,
+   * workers. Plain HTTP keeps answering until the very end (/readyz 503 `stopping`, /healthz
+   * as before), so a load balancer sees the node leave instead of a refused port.
    */
   async stop(): Promise<void> {
     if (this.stopping) return;
@@ -387,7 +392,6 @@ export class WirecamNode {
     this.stopDemoTiles?.();
     await this.commandSource?.stop();
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
-    this.edge.closeListener();
     await withTimeout(this.queuedUpdatesStored(), SHUTDOWN_WRITE_WAIT_MS);
     const abandoned = this.producers.abandon() + (this.commandSource?.abandon() ?? 0);
     if (abandoned > 0) this.log.warn({ abandoned }, 'updates not stored at shutdown (never acknowledged)');
@@ -399,6 +403,7 @@ export class WirecamNode {
     await this.bus.stop();
     await this.history.stop?.();
     await this.pool.close();
+    this.edge.closeListener();
     this.edge.closeAllConnections();
   }
 }

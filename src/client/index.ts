@@ -1,9 +1,11 @@
 // wirecam/client for any JavaScript environment (browsers, Deno, Node 22+ with its global
 // WebSocket). Node with the `ws` package gets ./node.js, which fills in the defaults.
-export { WirecamClient, SUBPROTOCOLS } from './wirecam-client.js';
+export { WirecamClient, SUBPROTOCOLS, isTransientRefusal } from './wirecam-client.js';
 export type {
   ConnectionState,
   Disconnect,
+  HttpRefusal,
+  Refused,
   StaleUpdate,
   StateChange,
   WebSocketConstructor,

@@ -21,6 +21,34 @@ export interface WebSocketLike {
   onerror: ((event: unknown) => void) | null;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
+  /**
+   * Set, before the close event, by implementations that can see the HTTP answer to a
+   * refused upgrade (the Node build of the client, over `ws`'s 'unexpected-response').
+   * Browsers show a script only the close (1006): there a refusal looks like any failure.
+   */
+  readonly refusal?: HttpRefusal | null;
+}
+
+/**
+ * The server answered the WebSocket upgrade with an HTTP status other than 101 (RFC 6455
+ * section 4.1): it refused the connection (docs/protocol.md section 3: 400 a bad query, 401 a
+ * token, 403 an origin, 404 a path, 429 the address's limit, 503 capacity or shutdown).
+ */
+export interface HttpRefusal {
+  /** The HTTP status code (RFC 9110 section 15). */
+  status: number;
+  /** The first line of the response body (wirecam's refusals are one line), at most 200 characters; '' when none. */
+  message: string;
+}
+
+/**
+ * Whether a refusal may go away by itself, so that trying again makes sense: every 5xx, 408
+ * (Request Timeout) and 429 (Too Many Requests, RFC 6585 section 4). Any other 4xx says the
+ * request itself is wrong (a token, a path, a query, an origin): the same request is refused
+ * again, however often it is made.
+ */
+export function isTransientRefusal(refusal: HttpRefusal): boolean {
+  return refusal.status >= 500 || refusal.status === 408 || refusal.status === 429;
 }
 
 /** A WebSocket class: `new (url, protocols)`, as the browser's, Node 22+'s and `ws`'s. */
@@ -56,6 +84,12 @@ export interface WirecamClientOptions {
   msgpack?: MsgpackCodec | null;
   /** Reconnection delays, or false to stay closed after the first loss. */
   reconnect?: BackoffOptions | false;
+  /**
+   * Whether to try again after the server refused the upgrade (a `refused` event). Default
+   * isTransientRefusal: yes after 5xx, 408 and 429, no after any other 4xx (the client then
+   * stays closed). Only where the WebSocket shows the refusal (Node), never in browsers.
+   */
+  retryRefusal?: (refusal: HttpRefusal) => boolean;
   /** Source of randomness for the backoff jitter (tests make it predictable). */
   random?: () => number;
   /**
@@ -97,8 +131,19 @@ export interface StateChange {
  */
 export interface Disconnect {
   code: number;
+  /** The Close frame's reason; for a refused upgrade, `HTTP <status> <message>`. */
   reason: string;
   /** True when a reconnection is scheduled. */
+  willReconnect: boolean;
+  /** Set when the server refused the upgrade with an HTTP status (see WebSocketLike.refusal). */
+  refusal?: HttpRefusal;
+}
+
+/** Payload of the `refused` event: the server's HTTP answer, where it was asked, and what follows. */
+export interface Refused extends HttpRefusal {
+  /** The address that refused (without its query, which may hold a token). */
+  url: string;
+  /** True when a reconnection follows (see WirecamClientOptions.retryRefusal). */
   willReconnect: boolean;
 }
 
@@ -128,6 +173,8 @@ export interface WirecamClientEvents {
   'server-error': ErrorMessage;
   /** A frame that could not be decoded. */
   'decode-error': Error;
+  /** The server refused the upgrade with an HTTP status (Node only); a `disconnect` follows. */
+  refused: Refused;
   disconnect: Disconnect;
   /** Every decoded message, fresh or not, before any other event. */
   message: ServerMessage;
@@ -339,16 +386,25 @@ export class WirecamClient extends TypedEvents<WirecamClientEvents> {
     socket.onerror = () => undefined;
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
-      this.lost(event.code, event.reason);
+      this.lost(event.code, event.reason, socket.refusal ?? null);
     };
   }
 
-  private lost(code: number, reason: string): void {
+  private lost(code: number, reason: string, refusal: HttpRefusal | null = null): void {
     if (this.socket !== null) detach(this.socket);
+    const url = this.url;
     this.socket = null;
     this.negotiated = null;
-    const willReconnect = !this.stopped && this.backoff !== null;
-    this.emit('disconnect', { code, reason, willReconnect });
+    const retry = refusal === null || (this.options.retryRefusal ?? isTransientRefusal)(refusal);
+    const willReconnect = !this.stopped && this.backoff !== null && retry;
+    if (refusal !== null) {
+      const where = new URL(url);
+      where.search = '';
+      this.emit('refused', { ...refusal, url: where.toString(), willReconnect });
+      this.emit('disconnect', { code, reason: `HTTP ${refusal.status}${refusal.message === '' ? '' : ` ${refusal.message}`}`, willReconnect, refusal });
+    } else {
+      this.emit('disconnect', { code, reason, willReconnect });
+    }
     if (!willReconnect) {
       this.stopped = true;
       this.setState('closed');

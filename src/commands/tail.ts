@@ -43,7 +43,10 @@ function parseCameras(text: string): string[] {
 /**
  * `wirecam tail [flags]` (TAIL_SETTINGS): prints each fresh update on stdout as it arrives (one
  * line, or JSON with --json), connection notes on stderr; reconnects until SIGINT, SIGTERM, a
- * closed stdout or `--count` updates. Throws ConfigError for a bad flag, URL or camera id.
+ * closed stdout or `--count` updates. Throws ConfigError for a bad flag, URL or camera id, and
+ * Error (one line: status and the server's message) when the server refuses the upgrade with
+ * a status that trying again cannot change (a 4xx other than 408 and 429: isTransientRefusal);
+ * after a 5xx, 408, 429 or a network failure it tries again.
  */
 export async function tail(argv: readonly string[]): Promise<void> {
   const { config } = resolveConfig(TAIL_SETTINGS, { argv, env: process.env });
@@ -58,13 +61,20 @@ export async function tail(argv: readonly string[]): Promise<void> {
   });
   const note = (text: string) => process.stderr.write(`tail: ${text}\n`);
   let printed = 0;
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     const finish = () => {
       process.off('SIGINT', finish);
       process.off('SIGTERM', finish);
       client.close();
       resolve();
     };
+    // A refusal that trying again cannot change (a token, a path): said once, then the end.
+    client.on('refused', (refusal) => {
+      const text = `${refusal.url} refused the connection: HTTP ${refusal.status}${refusal.message === '' ? '' : ` ${refusal.message}`}`;
+      if (refusal.willReconnect) return;
+      reject(new Error(text));
+      finish();
+    });
     const print = (line: string) => {
       process.stdout.write(`${line}\n`);
       printed++;
@@ -76,8 +86,10 @@ export async function tail(argv: readonly string[]): Promise<void> {
     process.on('SIGTERM', finish);
     client.on('open', ({ encoding, legacy }) => note(`connected to ${url} (${legacy ? 'legacy JSON' : encoding})`));
     client.on('hello', (hello) => note(`${hello.server}, cameras ${hello.cameras.join(',')}, up to ${hello.max_hz} Hz`));
-    client.on('disconnect', ({ code, reason, willReconnect }) => {
-      if (willReconnect) note(`disconnected (${code}${reason ? ` ${reason}` : ''}), reconnecting`);
+    client.on('disconnect', ({ code, reason, willReconnect, refusal }) => {
+      if (!willReconnect) return;
+      if (refusal !== undefined) note(`refused (${reason}), trying again`);
+      else note(`disconnected (${code}${reason ? ` ${reason}` : ''}), reconnecting`);
     });
     client.on('server-error', (error) => note(`server error ${error.code}: ${error.message}`));
     client.on('camera', (update) => print(config.json ? JSON.stringify(update) : formatCamera(update, Date.now())));

@@ -16,7 +16,8 @@ const CLEAR_BELOW = '\x1b[J';
  * `wirecam top [flags]` (TOP_SETTINGS). On a terminal (stdout and stdin): a dashboard redrawn
  * every `--interval-ms` on the alternate screen until q, Ctrl-C, Ctrl-D, Escape or a signal;
  * otherwise one report measured over one interval. Throws ConfigError for bad flags, and Error
- * (one line) when the one-shot report can reach neither /healthz nor the WebSocket.
+ * (one line) when the one-shot report can reach neither /healthz nor the WebSocket, or, after
+ * printing the report, when the server refused the WebSocket upgrade (status and message).
  */
 export async function top(argv: readonly string[]): Promise<void> {
   const { config } = resolveConfig(TOP_SETTINGS, { argv, env: process.env });
@@ -47,6 +48,9 @@ async function oneShot(url: string, base: URL, intervalMs: number, stream: LiveS
     footer: `measured over ${(intervalMs / 1000).toFixed(1)} s`,
   });
   process.stdout.write(`${lines.join('\n')}\n`);
+  // The report says it too; the status says it to a script.
+  const refusal = figures.state === 'open' ? null : (figures.refusal ?? null);
+  if (refusal !== null) throw new Error(`${refusal.url} refused the subscription: HTTP ${refusal.status}${refusal.message === '' ? '' : ` ${refusal.message}`}`);
 }
 
 async function live(url: string, base: URL, intervalMs: number, stream: LiveStream): Promise<void> {

@@ -227,7 +227,10 @@ export class ServiceEdge {
     this.liveness.start();
   }
 
-  /** Stops listening: no new connection (those open stay). */
+  /**
+   * Stops listening: no new connection (those open stay). The node calls it last in its stop:
+   * until then HTTP answers (/readyz 503 `stopping`) and upgrades are refused with 503.
+   */
   closeListener(): void {
     this.http.close();
   }

@@ -8,12 +8,14 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeError } from '../util/describe-error.js';
 import { StoreMissingError } from './identity.js';
+import { schemaProblem } from './schema-check.js';
 import type { Db } from './open.js';
 
 /**
  * The file at the store's path is not (yet) a usable wirecam store: still being copied,
- * not SQLite, or without wirecam's tables. The service waits for it and says why on
- * /healthz; it never writes to such a file.
+ * not SQLite, or without wirecam's tables. A running service waits for it and says why on
+ * /healthz; it never writes to such a file. The message says what is wrong and nothing of
+ * waiting: the same error ends a start (open.ts finds it first, as a StoreOpenError).
  */
 export class StoreNotUsableError extends Error {
   /** `path`: the store's path as given; `reason`: why it is not usable, one short clause. */
@@ -21,7 +23,7 @@ export class StoreNotUsableError extends Error {
     readonly path: string,
     readonly reason: string,
   ) {
-    super(`database file ${path} is not a complete wirecam store yet (${reason}); waiting, without writing to it`);
+    super(`database file ${path} is not a complete wirecam store (${reason}); nothing is written to it`);
     this.name = 'StoreNotUsableError';
   }
 }
@@ -41,12 +43,6 @@ export interface AttachOptions {
    */
   journalSizeLimitBytes?: number;
 }
-
-/** The columns wirecam reads and writes (schema.ts); a table may have more. */
-const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
-  camera_updates: ['id', 'camera', 'x', 'y', 'zoom', 'target_x', 'target_y', 'target_zoom', 'ts'],
-  tile_updates: ['id', 'x', 'y', 'brick', 'ts'],
-};
 
 /** SQLite's file header (fileformat2.html, section 1.3) is the first 100 bytes. */
 const HEADER_BYTES = 100;
@@ -119,16 +115,7 @@ function contentProblem(absolute: string, size: number): string | null {
       if (size % pageSize !== 0) return `the file has ${size} bytes, not a whole number of ${pageSize}-byte pages (still being copied?)`;
       if (size < pages * pageSize) return `the file has ${size} of its ${pages * pageSize} bytes (still being copied?)`;
     }
-    const names = new Set(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
-    for (const [table, columns] of Object.entries(REQUIRED_COLUMNS)) {
-      if (!names.has(table)) return `it has no table ${table}`;
-      const present = new Set((check.pragma(`table_info(${table})`) as Array<{ name: string }>).map((column) => column.name));
-      const missing = columns.filter((column) => !present.has(column));
-      if (missing.length > 0) return `table ${table} lacks column(s) ${missing.join(', ')}`;
-    }
-    // AUTOINCREMENT keeps ids (seqs) from being reused; SQLite keeps its counters there.
-    if (!names.has('sqlite_sequence')) return 'its tables are not AUTOINCREMENT (no sqlite_sequence), so ids could be reused';
-    return null;
+    return schemaProblem(check);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'SQLITE_NOTADB') return 'the file is not an SQLite database';

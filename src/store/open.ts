@@ -7,6 +7,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, rmSync, statSync, type Stats
 import { dirname, resolve } from 'node:path';
 import { currentEpoch } from './meta.js';
 import { SCHEMA_SQL } from './schema.js';
+import { schemaProblem } from './schema-check.js';
 import { describeError } from '../util/describe-error.js';
 
 /** A connection to the store (better-sqlite3; synchronous, one per thread). */
@@ -60,8 +61,9 @@ export function resolveStorePath(path: string): string {
  * when missing. Without `mustExist` it also checks that the store is usable for
  * writing, so that a bad path fails here, at once, rather than in a worker later.
  * Throws StoreOpenError naming the path and the reason: a folder on the way that is a file
- * or cannot be created, a path that is a folder or a device, a file that is not SQLite, a
- * store that cannot be written (read-only file, folder or file system).
+ * or cannot be created, a path that is a folder or a device, a file that is not SQLite, an
+ * SQLite file whose tables are not wirecam's (schema-check.ts; refused before anything is
+ * written to it), a store that cannot be written (read-only file, folder or file system).
  */
 export function openStore(path: string, options: OpenOptions = {}): Db {
   const absolute = resolveStorePath(path);
@@ -70,6 +72,9 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
   try {
     db = new Database(absolute, { fileMustExist: options.mustExist === true });
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    // Tables of another shape (another program's file): refused before anything is written.
+    const problem = schemaProblem(db, true);
+    if (problem !== null) throw new StoreOpenError(path, `${problem}: not a wirecam store; left unchanged`);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.exec(SCHEMA_SQL);
@@ -84,6 +89,7 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     db?.close();
     // Leave nothing behind of a store that never opened: the empty file was ours.
     if (created) rmSync(absolute, { force: true });
+    if (error instanceof StoreOpenError) throw error;
     throw new StoreOpenError(path, describeError(error));
   }
 }

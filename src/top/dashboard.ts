@@ -154,7 +154,13 @@ export function renderDashboard(input: DashboardInput): string[] {
     );
   }
 
-  const stateText = stream.state === 'open' ? style(color, '32', `live (${stream.encoding ?? '?'})`) : style(color, '33', stream.state);
+  const refusal = stream.state !== 'open' ? (stream.refusal ?? null) : null;
+  const stateText =
+    stream.state === 'open'
+      ? style(color, '32', `live (${stream.encoding ?? '?'})`)
+      : refusal !== null
+        ? style(color, '31', `refused: HTTP ${refusal.status}${refusal.message === '' ? '' : ` ${refusal.message}`}${refusal.willReconnect ? ', trying again' : ', not trying again'}`)
+        : style(color, '33', stream.state);
   lines.push(
     `${label('STREAM')}${stateText}  ${fixed(stream.totalRate)} updates/s over ${stream.cameras.length} camera(s), tiles ${fixed(stream.tileRate)}/s` +
       (stream.maxHz !== null ? dim(`  (≤ ${stream.maxHz} Hz per camera)`) : '') +

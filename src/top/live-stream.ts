@@ -1,7 +1,7 @@
 // What `wirecam top` measures itself, as one more client subscribed to every camera:
 // updates per second per camera and the latency of each update (now minus its producer
 // timestamp), whatever the server exports.
-import { LatencyWindow, RateMeter, WirecamClient, type ConnectionState } from '../client/node.js';
+import { LatencyWindow, RateMeter, WirecamClient, type ConnectionState, type Refused } from '../client/node.js';
 
 /**
  * One camera as top's subscription sees it: `rate` in updates/s over the last 2 s, `lastSeq` of
@@ -30,10 +30,16 @@ export interface StreamFigures {
   /** p50, p90, p99, max in ms over the window, null without samples. */
   latency: { p50: number | null; p90: number | null; p99: number | null; max: number | null; samples: number };
   reconnections: number;
+  /**
+   * The server's refusal of the last attempt (HTTP status and its message, and whether it is
+   * tried again: not after a 4xx other than 408 and 429); null (or absent) once connected.
+   */
+  refusal?: Refused | null;
 }
 
 /**
- * A WirecamClient subscribed to every camera (`*`, MessagePack, reconnecting at most 2 s apart)
+ * A WirecamClient subscribed to every camera (`*`, MessagePack, reconnecting at most 2 s apart,
+ * except after a refusal that trying again cannot change: `figures().refusal`)
  * that measures rates and latency (receipt time minus producer timestamp, ms; the first state
  * of each camera per connection, usually the snapshot, is not counted). `token`: for a server
  * that asks for one.
@@ -46,6 +52,7 @@ export class LiveStream {
   private readonly latency = new LatencyWindow(5000);
   private readonly startedAt = Date.now();
   private readonly seenOnConnection = new Set<string>();
+  private refusal: Refused | null = null;
 
   constructor(url: string, token?: string) {
     this.client = new WirecamClient({ url, cameras: ['*'], encoding: 'msgpack', reconnect: { maxDelayMs: 2000 }, ...(token !== undefined ? { token } : {}) });
@@ -64,7 +71,11 @@ export class LiveStream {
       if (this.seenOnConnection.has(update.camera)) this.latency.record(Math.max(0, now - update.timestamp), now);
       this.seenOnConnection.add(update.camera);
     });
-    this.client.on('open', () => this.seenOnConnection.clear());
+    this.client.on('open', () => {
+      this.seenOnConnection.clear();
+      this.refusal = null;
+    });
+    this.client.on('refused', (refused) => (this.refusal = refused));
     this.client.on('tile', () => this.tiles.record(Date.now()));
   }
 
@@ -94,6 +105,7 @@ export class LiveStream {
       tileRate: this.tiles.rate(now, this.startedAt),
       latency: { p50: p50 ?? null, p90: p90 ?? null, p99: p99 ?? null, max: max ?? null, samples: this.latency.count(now) },
       reconnections: Math.max(0, this.client.connectionCount - 1),
+      refusal: this.refusal,
     };
   }
 }

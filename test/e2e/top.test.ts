@@ -80,6 +80,8 @@ describe('wirecam top', () => {
         response.writeHead(404).end('not found\n');
       }
     });
+    // No WebSocket there either: the upgrade is dropped unanswered (a refusal with a status would end top with 1).
+    bare.on('upgrade', (_request, socket) => socket.destroy());
     await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
     const port = (bare.address() as { port: number }).port;
     try {
