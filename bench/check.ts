@@ -21,6 +21,7 @@ import { judge, RULE, type Judgement, type Pair } from './judge.js';
 import { chooseReference, prepareReference, repositoryRoot, type Comparison, type ReferenceBuild } from './reference.js';
 import { scenarios, type BenchResults } from './run.js';
 import { describeError } from '../src/util/describe-error.js';
+import { BenchArgs } from './args.js';
 
 type Build = 'reference' | 'candidate';
 
@@ -39,21 +40,9 @@ interface FigureReport extends GuardedFigure {
 }
 
 function args() {
-  const argv = process.argv.slice(2);
-  const value = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    if (i === -1) return undefined;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
-    return v;
-  };
-  const number = (name: string, fallback: number, min: number) => {
-    const raw = value(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number >= ${min}, got '${raw}'`);
-    return n;
-  };
+  const options = new BenchArgs();
+  const value = (name: string) => options.value(name);
+  const number = (name: string, fallback: number, min: number) => options.number(name, fallback, min);
   const known = new Set(GUARDED.map((g) => g.scenario));
   const wanted = value('scenarios')?.split(',');
   for (const id of wanted ?? []) if (!known.has(id)) throw new Error(`--scenarios: unknown scenario '${id}' (known: ${[...known].join(', ')})`);
@@ -62,7 +51,7 @@ function args() {
     rounds: number('rounds', 3, 1),
     windowS: number('window', 3, 1),
     scenarios: wanted ?? [...known],
-    updateBaseline: argv.includes('--update-baseline'),
+    updateBaseline: options.has('update-baseline'),
   };
 }
 

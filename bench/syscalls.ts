@@ -22,6 +22,7 @@ import { processTree } from './procstat.js';
 import { scenarios } from './run.js';
 import { parseStraceSummary, perMessage, STRACE_COLUMNS, type SyscallCount } from './strace.js';
 import { describeError } from '../src/util/describe-error.js';
+import { BenchArgs } from './args.js';
 
 /** What the traced window saw. */
 interface Traced {
@@ -31,21 +32,9 @@ interface Traced {
 }
 
 function args() {
-  const argv = process.argv.slice(2);
-  const value = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    if (i === -1) return undefined;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
-    return v;
-  };
-  const number = (name: string, fallback: number) => {
-    const raw = value(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number >= 1, got '${raw}'`);
-    return n;
-  };
+  const options = new BenchArgs();
+  const value = (name: string) => options.value(name);
+  const number = (name: string, fallback: number) => options.number(name, fallback);
   const peers = (value('peers')?.split(',') ?? ['raw-tcp', 'wirecam']) as PeerName[];
   for (const p of peers) if (!(PEERS as readonly string[]).includes(p)) throw new Error(`--peers: unknown peer '${p}' (known: ${PEERS.join(', ')})`);
   return { rounds: number('rounds', 1), windowS: number('window', 5), traceS: number('trace', 3), peers };

@@ -6,12 +6,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { rmSync, renameSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { health, startServer, startProcess, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
+import { health, startServer, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
 import { connect, closeAllClients, type TestClient } from '../helpers/clients.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
 import { queryStore } from '../helpers/store.js';
 import { waitFor } from '../helpers/wait.js';
+import { holdWriteLock } from '../helpers/lock.js';
 
 const TOKEN = 'faults-token';
 
@@ -91,18 +92,7 @@ describe('another process holds the write lock for 5 s', () => {
     await p.waitForMessage((m) => m.type === 'ack', 'an ack before the lock');
 
     // A separate process takes the write lock (BEGIN IMMEDIATE), writes a row, holds 5 s.
-    const holder = startProcess([
-      '--input-type=module',
-      '-e',
-      `import Database from 'better-sqlite3';
-       const db = new Database(${JSON.stringify(db)});
-       db.pragma('busy_timeout = 5000');
-       db.exec('BEGIN IMMEDIATE');
-       db.prepare("INSERT INTO camera_updates (camera, x, y, zoom, ts) VALUES ('locked', 1000, 0, 1, ?)").run(Date.now());
-       console.log('locked');
-       setTimeout(() => { db.exec('COMMIT'); console.log('released'); db.close(); }, 5000);`,
-    ], { cwd: process.cwd() });
-    await waitFor(() => holder.stdout.includes('locked'), 'the lock to be taken');
+    const holder = await holdWriteLock(db, { insert: { camera: 'locked', x: 1000 }, releaseAfterMs: 5000 });
     const heartbeatsBefore = viewer.ofType('heartbeat').length;
     for (let i = 0; i < 20; i++) p.sendJson({ type: 'camera_update', camera: 'locked', x: i, y: 0, zoom: 1 });
 

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startProcess, startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
+import { alive, startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
 import { scrape, type Scrape } from '../helpers/metrics.js';
 import { connect, closeAllClients } from '../helpers/clients.js';
 import { queryStore } from '../helpers/store.js';
@@ -13,6 +13,7 @@ import { redisAvailable, startRedis, stopRedis, type RedisServer } from '../help
 import { requirePty } from '../helpers/terminal.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
+import { holdWriteLock } from '../helpers/lock.js';
 
 const PRODUCER = fileURLToPath(new URL('../helpers/pty-producer.mjs', import.meta.url));
 const hasPty = requirePty('the --source-cmd test');
@@ -22,15 +23,6 @@ afterEach(async () => {
   await stopAllProcesses();
 });
 afterAll(() => removeTempDirs());
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe.skipIf(!hasPty)('wirecam serve --source-cmd', () => {
   it('stores and broadcasts each valid line, counts the invalid ones, restarts the command, stops it on shutdown', async () => {
@@ -284,21 +276,7 @@ describe.skipIf(!hasPty)('wirecam serve --source-cmd and WebSocket producers whi
     const command = `while [ ! -e '${go}' ]; do sleep 0.05; done; python3 '${join(dir, 'flood.py')}'; exec sleep 600`;
     const server = await startServer(['--db', db, '--max-producer-rate', '1000000', '--source-cmd', command], { WIRECAM_PRODUCER_TOKEN: token });
     // Another process takes the store's write lock and holds it until it is stopped.
-    const holder = startProcess(
-      [
-        '--input-type=module',
-        '-e',
-        `import Database from 'better-sqlite3';
-         const db = new Database(${JSON.stringify(db)});
-         db.pragma('busy_timeout = 5000');
-         db.exec('BEGIN IMMEDIATE');
-         db.prepare("INSERT INTO camera_updates (camera, x, y, zoom, ts) VALUES ('holder', 0, 0, 1, ?)").run(Date.now());
-         console.log('locked');
-         setInterval(() => undefined, 1000);`,
-      ],
-      { cwd: process.cwd() },
-    );
-    await waitFor(() => holder.stdout.includes('locked'), 'the lock to be taken');
+    const holder = await holdWriteLock(db, { insert: { camera: 'holder', x: 0 }, releaseAfterMs: 120_000 });
     writeFileSync(go, '');
     await waitFor(() => server.logs().find((l) => l.msg === 'source command waiting: the store queue is full'), 'the command to be made to wait', 60_000, 50);
 
@@ -344,15 +322,7 @@ describe.skipIf(!hasPty)('wirecam serve --source-cmd: shutdown while the command
     const command = `while [ ! -e '${go}' ]; do sleep 0.05; done; python3 -c "import sys
 for i in range(20000): sys.stdout.write('camera=stuck x=%d y=1 zoom=1\\n' % i)"; exec sleep 600`;
     const server = await startServer(['--db', db, '--source-cmd', command]);
-    const holder = startProcess(
-      ['--input-type=module', '-e', `import Database from 'better-sqlite3';
-       const db = new Database(${JSON.stringify(db)});
-       db.exec('BEGIN IMMEDIATE');
-       console.log('locked');
-       setInterval(() => undefined, 1000);`],
-      { cwd: process.cwd() },
-    );
-    await waitFor(() => holder.stdout.includes('locked'), 'the lock to be taken');
+    const holder = await holdWriteLock(db, { releaseAfterMs: 120_000 });
     writeFileSync(go, '');
     await waitFor(() => server.logs().find((l) => l.msg === 'source command waiting: the store queue is full'), 'the command to be made to wait', 60_000, 50);
     const stopping = Date.now();

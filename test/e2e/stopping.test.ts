@@ -3,11 +3,12 @@
 // a load balancer takes the node out, /healthz as before; upgrades are refused with 503.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startProcess, startServer, stopAllProcesses, type ServerProcess } from '../helpers/processes.js';
+import { startServer, stopAllProcesses, type ServerProcess } from '../helpers/processes.js';
 import { connect, closeAllClients } from '../helpers/clients.js';
 import { queryStore } from '../helpers/store.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
+import { holdWriteLock } from '../helpers/lock.js';
 
 const TOKEN = 'stop-token';
 
@@ -36,18 +37,7 @@ describe('a stop that waits for queued producer updates', () => {
     await producer.opened;
 
     // Another process takes the write lock and holds it until told to let go (or 30 s).
-    const holder = startProcess([
-      '--input-type=module',
-      '-e',
-      `import Database from 'better-sqlite3';
-       const db = new Database(${JSON.stringify(db)});
-       db.exec('BEGIN IMMEDIATE');
-       console.log('locked');
-       const release = () => { db.exec('COMMIT'); db.close(); console.log('released'); process.exit(0); };
-       process.stdin.on('data', release);
-       setTimeout(release, 30000);`,
-    ], { cwd: process.cwd() });
-    await waitFor(() => holder.stdout.includes('locked'), 'the lock to be taken');
+    const holder = await holdWriteLock(db);
     for (let i = 0; i < 5; i++) producer.sendJson({ type: 'camera_update', camera: 'queued', x: i, y: 0, zoom: 1 });
     await waitFor(async () => {
       const health = await get(server, '/healthz');

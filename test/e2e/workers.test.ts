@@ -4,7 +4,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { runCli, startServer, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
+import { alive, runCli, startServer, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
 import { connect, closeAllClients, type TestClient } from '../helpers/clients.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
@@ -65,15 +65,6 @@ async function startCluster(args: string[], env: NodeJS.ProcessEnv = {}): Promis
   expect(ready.workers).toBe(2);
   expect(ready.processes).toHaveLength(2);
   return server;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function cameraSeqs(client: TestClient, camera: string): number[] {

@@ -143,3 +143,13 @@ export async function health(server: ServerProcess): Promise<{ status: number; b
   const response = await fetch(`${server.httpUrl}/healthz`);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
+
+/** Whether a process with this PID exists (signal 0: nothing is sent). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

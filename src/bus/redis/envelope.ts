@@ -35,17 +35,9 @@ export const ENVELOPE_VERSION = 2;
 export const DELIVERED_HERE = 1;
 
 /** A decoded envelope; its payload pieces are views into the message, not copies. */
-export interface Envelope {
+export interface Envelope extends EnvelopeMeta {
   kind: FrameKind;
   seq: number;
-  /** ms since the epoch. */
-  timestamp: number;
-  origin: number;
-  flags: number;
-  node: string;
-  camera: string;
-  /** Tiles: "x,y"; '' for cameras. */
-  coordinate: string;
   /** Each format's payload, cut around its seq. */
   payloads: SeqPayloads;
 }
