@@ -3,9 +3,7 @@
 // checks it, so it also answers "will this file start?". Secrets are masked.
 import { ConfigError, envName, SERVE_SETTINGS, type SettingSpec, type Source } from '../config.js';
 import { resolveWithFile } from '../config-file.js';
-
-/** What a secret setting's value is printed as. */
-const MASK = '***';
+import { MASK } from '../util/redact.js';
 
 /**
  * The text `wirecam config --print` prints: one line per serve setting, `name  value  source`

@@ -2,6 +2,7 @@
 // server has it. Either may fail; the dashboard shows what it got and why it got nothing.
 import type { HealthReport } from '../server/health.js';
 import { Scrape } from './prometheus.js';
+import { describeError } from '../util/describe-error.js';
 
 /**
  * One scrape of the server's HTTP side. `at`: when it began, ms since the epoch. `health`: the
@@ -30,12 +31,13 @@ async function get(base: URL, path: string, timeoutMs: number): Promise<{ status
   return { status: response.status, text: await response.text() };
 }
 
+/** A failed fetch by its network cause's code (ECONNREFUSED, …), which says more than fetch's "fetch failed"; anything else as describeError does. */
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: { code?: string } }).cause;
-    return cause?.code ?? error.message;
+    if (cause?.code !== undefined) return cause.code;
   }
-  return String(error);
+  return describeError(error);
 }
 
 /**
