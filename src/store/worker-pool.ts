@@ -41,6 +41,9 @@ export interface StorePoolOptions {
   maxCameras?: number;
 }
 
+/** How long close() waits for running tasks (a busy-timeout wait is at most 5 s). */
+const CLOSE_WAIT_MS = 6_000;
+
 /**
  * Two piscina worker threads (workers/store-worker.ts) that run every SQLite query of the
  * service, and one typed method per task (tasks.ts). `path` is the store's resolved path
@@ -53,6 +56,8 @@ export interface StorePoolOptions {
  * dropped and the next task reopens the store. After close() every call rejects.
  */
 export class StorePool {
+  /** Short tasks (not the stream) until they settle. */
+  private readonly running = new Set<Promise<void>>();
   private readonly pool: Piscina;
 
   /**
@@ -84,7 +89,14 @@ export class StorePool {
   }
 
   private run<T>(task: StoreTask): Promise<T> {
-    return this.pool.run(task) as Promise<T>;
+    const running = this.pool.run(task) as Promise<T>;
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
+    return running;
   }
 
   /**
@@ -155,10 +167,20 @@ export class StorePool {
   }
 
   /**
-   * Stops both workers at once (piscina destroy): tasks still queued or running, the stream
-   * included, reject; the workers' connections close with their threads.
+   * Stops both workers: first waits (at most CLOSE_WAIT_MS) for the short tasks still running
+   * (a write or retention pass waiting for another process's lock must not have its thread
+   * torn down under SQLite: that aborts the process), then piscina destroy: what is still
+   * queued or running, the stream included, rejects; the connections close with the threads.
    */
   async close(): Promise<void> {
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(this.running),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
     await this.pool.destroy();
   }
 }
