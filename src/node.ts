@@ -359,14 +359,13 @@ export class WirecamNode {
     const prune = () => {
       this.pool.prune(policy).then(
         ({ deleted, tilesPrunedThrough }) => {
-          this.history.pruned?.(tilesPrunedThrough);
           if (deleted > 0) this.log.debug({ deleted, tiles_pruned_through: tilesPrunedThrough }, 'retention pruned rows');
         },
         (error: unknown) => this.log.warn({ err: describeError(error) }, 'retention failed'),
       );
     };
-    // Once at start too: a store that grew while the service was down is bounded at once,
-    // and the resume horizon (docs/protocol.md section 9) is known from the first client on.
+    // Once at start too: a store that grew while the service was down is bounded at once
+    // (and the resume horizon, docs/protocol.md section 9, moves with it).
     prune();
     this.retentionTimer = setInterval(prune, RETENTION_INTERVAL_MS);
     this.retentionTimer.unref();

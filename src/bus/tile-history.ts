@@ -44,8 +44,6 @@ export interface TileHistory {
   read(kind: TileRead, after: number, upTo: number, limit: number): Promise<TileBatch>;
   /** The local store was replaced and has this new epoch (only where the store is the history). */
   replaced?(epoch: string): void;
-  /** Retention pruned the local store's tiles through `seq` (only where the store is the history). */
-  pruned?(seq: number): void;
   /** Closes what it opened. */
   stop?(): Promise<void>;
 }
@@ -56,7 +54,6 @@ export interface TileHistory {
  */
 export class StoreTileHistory implements TileHistory {
   private currentEpoch = '';
-  private prunedThrough = 0;
 
   /** `cursor`: the store tail's tile cursor; tiles after it reach clients live. */
   constructor(
@@ -71,7 +68,6 @@ export class StoreTileHistory implements TileHistory {
   async start(): Promise<number> {
     const state = await this.pool.tileState();
     this.currentEpoch = state.epoch;
-    this.prunedThrough = state.prunedThrough;
     return this.cursor();
   }
 
@@ -80,19 +76,18 @@ export class StoreTileHistory implements TileHistory {
     return this.currentEpoch;
   }
 
-  /** The highest tile seq retention has deleted (0: none), from `start` and `pruned`. */
+  /**
+   * The highest tile seq retention has deleted (0: none), read from the store (one small task
+   * in the worker pool per map or resume): whichever process pruned, every process of the
+   * service sees the same horizon. Rejects when the store cannot be read.
+   */
   async horizon(): Promise<number> {
-    return this.prunedThrough;
+    return (await this.pool.tileState()).prunedThrough;
   }
 
   /** Another file sits at the store's path, with this new epoch (workers/store-stream.ts). */
   replaced(epoch: string): void {
     this.currentEpoch = epoch;
-  }
-
-  /** Retention ran: tiles up to `seq` are gone. */
-  pruned(seq: number): void {
-    if (seq > this.prunedThrough) this.prunedThrough = seq;
   }
 
   /**

@@ -1,9 +1,9 @@
 // One fanout process of `wirecam serve --workers N`: a whole node (src/node.ts) on the shared
 // port, tailing the one store itself, linked to its primary for the client limits, /healthz
 // and /metrics (fanout-link.ts). What must run once per service runs in slot 1 only: the
-// demo camera and --source-cmd. With --redis each process is a node of its own: its node id
-// gets the slot as a suffix, and slots 2..N keep their producers' rows in a store of their
-// own beside the configured one (every node publishes the rows of its own store, so one
+// demo camera, --source-cmd, and retention of the shared store. With --redis each process
+// is a node of its own: its node id gets the slot as a suffix, and slots 2..N keep their
+// producers' rows in a store of their own beside the configured one (every node publishes the rows of its own store, so one
 // shared store would publish each row N times).
 import type { ServeConfig } from '../config.js';
 import type { Logger } from '../log.js';
@@ -27,6 +27,9 @@ export function slotConfig(config: ServeConfig, slot: number): ServeConfig {
     ...config,
     demo: slot === 1 && config.demo,
     'source-cmd': slot === 1 ? config['source-cmd'] : undefined,
+    // Retention prunes the store: once per store, so in slot 1 only where the slots share one.
+    'retain-rows': redis || slot === 1 ? config['retain-rows'] : 0,
+    'retain-seconds': redis || slot === 1 ? config['retain-seconds'] : 0,
     'node-id': redis && config['node-id'] !== undefined ? `${config['node-id']}-${slot}` : config['node-id'],
     db: redis ? slotStorePath(resolveStorePath(config.db), slot) : config.db,
   };
