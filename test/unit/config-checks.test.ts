@@ -4,9 +4,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, isOrigin, resolveConfig, SERVE_SETTINGS, type ResolveInput } from '../../src/config.js';
+import { isOrigin, resolveConfig, SERVE_SETTINGS, type ResolveInput } from '../../src/config.js';
 import { resolveWithFile } from '../../src/config-file.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
+import { configErrorOf } from '../helpers/config-error.js';
 
 afterAll(() => removeTempDirs());
 
@@ -14,15 +15,7 @@ function resolve(input: Partial<ResolveInput>) {
   return resolveConfig(SERVE_SETTINGS, { argv: [], env: {}, ...input });
 }
 
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const message = configErrorOf;
 
 describe('isOrigin', () => {
   it('takes an origin as browsers send it, in any case, with or without a final slash', () => {

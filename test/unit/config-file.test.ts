@@ -3,10 +3,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, resolveConfig, SERVE_SETTINGS } from '../../src/config.js';
+import { resolveConfig, SERVE_SETTINGS } from '../../src/config.js';
 import { readConfigFile, resolveWithFile } from '../../src/config-file.js';
 import { LOG_LEVELS } from '../../src/log.js';
 import { tempDir, removeTempDirs } from '../helpers/tmp.js';
+import { configErrorOf } from '../helpers/config-error.js';
 
 afterAll(() => removeTempDirs());
 
@@ -16,15 +17,7 @@ function file(content: string): string {
   return path;
 }
 
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const message = configErrorOf;
 
 describe('resolveWithFile', () => {
   it('reads the file named by --config or WIRECAM_CONFIG, below flags and environment', () => {
