@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { processTree, treeCpuSeconds, treeCpuSplit, treeRssMiB, treeSyscalls } from './procstat.js';
 import type { ProducerSpec } from './load/producer.js';
 import { describeError } from '../src/util/describe-error.js';
+import { withServiceFlags } from '../src/node-flags.js';
 
 /** What the load generator speaks to each peer. */
 type ClientKind = 'wirecam' | 'ws' | 'tcp' | 'nats' | 'socketio';
@@ -382,15 +383,23 @@ async function waitForProcesses(port: number, count: number, timeoutMs: number):
   }
 }
 
+/**
+ * WIRECAM_BENCH_NODE_ARGS, split at spaces: extra Node options for the server of every peer
+ * that runs on Node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles" or "--perf-basic-prof"
+ * (for `perf record`).
+ */
+function benchNodeArgs(): string[] {
+  return (process.env.WIRECAM_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+}
+
 async function startPeer(peer: PeerName, scenario: Scenario, dir: string, options: RunOptions): Promise<Started> {
   const port = await freePort();
   const workers = WIRECAM_WORKERS[peer];
   if (workers !== undefined) {
     const db = join(dir, `wirecam-${scenario.id}.db`);
-    // WIRECAM_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles", profiles the server.
-    const nodeArgs = (process.env.WIRECAM_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    // The service's V8 flags, as every launcher of it passes them (src/node-flags.ts).
     const server = start(process.execPath, [
-      ...nodeArgs, options.wirecamCli ?? WIRECAM_CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn',
+      ...withServiceFlags(benchNodeArgs()), options.wirecamCli ?? WIRECAM_CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn',
       '--max-clients', '20000', '--max-connections-per-ip', '0', ...(workers > 1 ? ['--workers', String(workers)] : []), ...scenario.wirecamArgs,
     ]);
     await waitForPort(port, 20_000);
@@ -414,7 +423,7 @@ async function startPeer(peer: PeerName, scenario: Scenario, dir: string, option
     return { server, clientKind: 'nats', clientPort: wsPort, producer: { mode: 'nats', host: '127.0.0.1', port } };
   }
   const feedPort = await freePort();
-  const server = start(process.execPath, [PEER_SCRIPTS[peer]!, '--port', String(port), '--feed-port', String(feedPort)]);
+  const server = start(process.execPath, [...benchNodeArgs(), PEER_SCRIPTS[peer]!, '--port', String(port), '--feed-port', String(feedPort)]);
   await server.nextLine((l) => l.includes('"listening"'), 20_000, `${peer} to listen`);
   const clientKind: ClientKind = peer === 'raw-tcp' ? 'tcp' : peer === 'socketio' ? 'socketio' : 'ws';
   return { server, clientKind, clientPort: port, producer: { mode: 'feed', host: '127.0.0.1', port: feedPort } };

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // The `wirecam` command. Bad invocations get one line and a non-zero exit, never a stack trace.
 import { ConfigError, SERVE_SETTINGS, SIMULATE_SETTINGS, TAIL_SETTINGS, TOP_SETTINGS, envName, type SettingSpec } from './config.js';
 import { StoreOpenError } from './store/open.js';

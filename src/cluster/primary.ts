@@ -14,6 +14,7 @@ import type { ProcessReport, ServiceReport } from '../server/service-link.js';
 import { Backoff } from '../util/backoff.js';
 import { describeError } from '../util/describe-error.js';
 import { ClientLedger } from './ledger.js';
+import { withServiceFlags } from '../node-flags.js';
 import { ClusterMetrics } from './metrics.js';
 import { isClusterMessage, type FromFanout, type FromPrimary } from './messages.js';
 import { SLOT_VARIABLE } from './workers.js';
@@ -100,6 +101,8 @@ export class ClusterPrimary {
    */
   async start(): Promise<void> {
     openStore(resolveStorePath(this.config.db)).close();
+    // Fanout processes run with the service's V8 flags even when the primary was started without them.
+    cluster.setupPrimary({ execArgv: withServiceFlags(process.execArgv) });
     const started = new Promise<void>((resolve, reject) => {
       let ready = 0;
       this.startWaiters = {

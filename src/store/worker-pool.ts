@@ -41,6 +41,13 @@ export interface StorePoolOptions {
   maxCameras?: number;
 }
 
+/**
+ * Each store worker's young generation (MiB, V8's `maxYoungGenerationSizeMb`): its tasks
+ * allocate rows and frames that die at once, so a small young generation costs nothing and
+ * keeps a few MiB per worker from staying resident after a burst (bench scenario `idle`).
+ */
+const WORKER_YOUNG_GENERATION_MB = 2;
+
 /** How long close() waits for running tasks (a busy-timeout wait is at most 5 s). */
 const CLOSE_WAIT_MS = 6_000;
 
@@ -69,7 +76,7 @@ export class StorePool {
     settings: StoreWorkerData,
     private readonly options: StorePoolOptions = {},
   ) {
-    this.pool = new Piscina({ filename: workerFile(), minThreads: 2, maxThreads: 2, idleTimeout: Infinity, workerData: settings });
+    this.pool = new Piscina({ filename: workerFile(), minThreads: 2, maxThreads: 2, idleTimeout: Infinity, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB }, workerData: settings });
   }
 
   /** Tasks waiting for a free worker now (both are busy): a gauge for /metrics. */

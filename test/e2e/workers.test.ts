@@ -3,6 +3,7 @@
 // another process). Every fanout process's PID is read from /healthz and ended by PID too.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { alive, runCli, startServer, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
 import { connect, closeAllClients, type TestClient } from '../helpers/clients.js';
@@ -11,6 +12,7 @@ import { tempDir, removeTempDirs } from '../helpers/tmp.js';
 import { queryStore } from '../helpers/store.js';
 import { waitFor } from '../helpers/wait.js';
 import { scrape } from '../helpers/metrics.js';
+import { SERVICE_NODE_FLAGS } from '../../src/node-flags.js';
 
 const TOKEN = 'workers-token';
 
@@ -104,6 +106,13 @@ describe('two fanout processes', () => {
     // seq is the row id: global, strictly increasing on every client.
     expect(ack.seq as number).toBeGreaterThan(lastId);
     for (const viewer of viewers) expectStrictlyIncreasing(cameraSeqs(viewer, 'spread'));
+
+    // Every fanout process runs with the service's V8 flags (src/node-flags.ts), though this
+    // primary was started without them.
+    for (const entry of spread.processes) {
+      const argv = readFileSync(`/proc/${entry.pid}/cmdline`, 'utf8').split('\0');
+      for (const flag of SERVICE_NODE_FLAGS) expect(argv).toContain(flag);
+    }
 
     // `wirecam top` shows the service's total and each process.
     const top = await runCli(['top', '--url', server.url, '--interval-ms', '300']);
