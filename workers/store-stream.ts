@@ -39,11 +39,13 @@ export interface ReadSide {
 /** What the stream needs from the worker besides its task. */
 export interface StreamSupport {
   /**
-   * The read connection to the file now at the path (opened when needed). Throws
-   * StoreMissingError (no file), StoreNotUsableError (not a complete store yet) or what
-   * SQLite throws; the stream reports it as `failed` and retries.
+   * The read connection to the file now at the path (opened when needed). With
+   * `lookAtPath` false, the connection already open is returned without looking at the path
+   * (a stat): the caller knows that no file was renamed, created or deleted there since it
+   * last looked. Throws StoreMissingError (no file), StoreNotUsableError (not a complete
+   * store yet) or what SQLite throws; the stream reports it as `failed` and retries.
    */
-  openSide: () => ReadSide;
+  openSide: (lookAtPath?: boolean) => ReadSide;
   /** Drops the path's connections after an error. */
   forget: () => void;
   /** --wal-max-bytes: past it the WAL is checkpointed and truncated (wal-bound.ts). */
@@ -87,6 +89,11 @@ export function streamStore(task: StreamTask, support: StreamSupport): Promise<v
   let nextHousekeeping = 0;
   let walPinned = false;
   let readAgain = true;
+  /**
+   * Whether the file at the path may have changed since the last look (a rename event, the
+   * safety check, or no watch to tell): then check() looks at the path (a stat) before reading.
+   */
+  let lookAtPath = true;
   /** Index into RECHECK_AFTER_MS of the next look; its length: none due. */
   let recheck = RECHECK_AFTER_MS.length;
   let failingSince = 0;
@@ -126,7 +133,8 @@ export function streamStore(task: StreamTask, support: StreamSupport): Promise<v
       return;
     }
     try {
-      const side = openSide();
+      const side = openSide(lookAtPath || !folder.watching);
+      lookAtPath = false;
       const replaced = identity !== null && side.identity !== identity;
       const store = side.reader;
       const version = store.currentDataVersion();
@@ -149,7 +157,7 @@ export function streamStore(task: StreamTask, support: StreamSupport): Promise<v
         previousNewest = positions.newest;
       }
       identity = side.identity;
-      const rows = store.read(cursor, task.limit);
+      const rows = store.read(cursor, task.limit, previousNewest);
       if (failingSince !== 0) {
         failingSince = 0;
         post({ type: 'recovered' });
@@ -182,7 +190,8 @@ export function streamStore(task: StreamTask, support: StreamSupport): Promise<v
     }
   }
 
-  const onWrite = () => {
+  const onWrite = (renamed = false) => {
+    if (renamed) lookAtPath = true;
     recheck = 0;
     soon();
   };
@@ -207,12 +216,13 @@ export function streamStore(task: StreamTask, support: StreamSupport): Promise<v
       if (change !== null) {
         startSafety(change.watching ? task.safetyMs : task.pollMs);
         post({ type: 'watching', watching: change.watching, rewatched: change.watching && change.rewatched });
-        // Commits may have come while the new folder was not watched.
-        onWrite();
+        // Commits may have come while the new folder was not watched, and the store is another file.
+        onWrite(true);
       }
       boundWal(now);
     }
     // While the store fails, the failure path schedules its own (slower) retries.
+    lookAtPath = true;
     if (failingSince === 0) check();
   }
 

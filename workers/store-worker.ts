@@ -75,7 +75,9 @@ function currentFile(path: string, side: 'read' | 'write'): string {
   return identity;
 }
 
-function readSide(path: string): ReadSide {
+function readSide(path: string, lookAtPath = true): ReadSide {
+  const open = connections.get(path)?.read;
+  if (!lookAtPath && open !== undefined) return open;
   const identity = currentFile(path, 'read');
   const entry = connectionsFor(path);
   if (entry.read === undefined) {
@@ -194,7 +196,7 @@ export default function run(
         return snapshot(task.path, task.maxCameras);
       case 'stream':
         return streamStore(task, {
-          openSide: () => readSide(task.path),
+          openSide: (lookAtPath = true) => readSide(task.path, lookAtPath),
           forget: () => forget(task.path),
           walMaxBytes: settings().walMaxBytes,
           busyTimeoutMs: READ_BUSY_TIMEOUT_MS,

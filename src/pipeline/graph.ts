@@ -11,7 +11,7 @@
 // one map with one timer rather than as groupBy groups: RxJS removes a finished inner
 // subscription from its parent by searching an array, so closing groups one by one costs time
 // in proportion to the groups open, and a flood of cameras would stall the event loop.
-import { merge, mergeMap, share, type Observable, type SchedulerLike } from 'rxjs';
+import { merge, Observable, share, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { ReadyFrame } from '../protocol/ready-frame.js';
 import { coalesceLatest } from './coalesce.js';
 
@@ -29,6 +29,25 @@ export interface GraphOptions {
   onLanes?: (open: number) => void;
 }
 
+/**
+ * Each batch's items, in order, as they arrive: what `mergeMap((batch) => batch)` does for
+ * arrays, without an inner subscription per batch (the store tail emits one batch per commit,
+ * so that machinery ran at every commit). Errors and completion pass through; once the
+ * subscriber is closed, the rest of a batch is dropped.
+ */
+function flattenBatches<T>(): OperatorFunction<readonly T[], T> {
+  return (source) =>
+    new Observable<T>((subscriber) =>
+      source.subscribe({
+        next: (batch) => {
+          for (let i = 0; i < batch.length && !subscriber.closed; i++) subscriber.next(batch[i]!);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+    );
+}
+
 /** Camera states are throttled per camera; tiles pass untouched, in order. */
 const cameraKey = (frame: ReadyFrame): string | null => (frame.kind === 'tile' ? null : frame.camera);
 
@@ -42,7 +61,7 @@ const cameraKey = (frame: ReadyFrame): string | null => (frame.kind === 'tile' ?
  */
 export function buildGraph(sources: ReadonlyArray<Observable<readonly ReadyFrame[]>>, options: GraphOptions): Observable<ReadyFrame> {
   return merge(...sources).pipe(
-    mergeMap((batch) => batch),
+    flattenBatches<ReadyFrame>(),
     coalesceLatest<ReadyFrame>({
       ratePerSecond: options.maxHz,
       burst: options.burst,

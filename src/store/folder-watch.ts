@@ -19,10 +19,14 @@ export class FolderWatch {
   private readonly path: string;
   private readonly names: ReadonlySet<string>;
 
-  /** `storePath`: the database file; `onWrite` is called when it, its -wal or -journal changes. */
+  /**
+   * `storePath`: the database file; `onWrite` is called when it, its -wal or -journal changes,
+   * with `renamed` true when the event was a rename (a file created, deleted or moved in or out
+   * of the folder: the file at the path may be another one since) and false for a write.
+   */
   constructor(
     storePath: string,
-    private readonly onWrite: () => void,
+    private readonly onWrite: (renamed: boolean) => void,
   ) {
     const absolute = resolve(storePath);
     this.path = dirname(absolute);
@@ -53,8 +57,8 @@ export class FolderWatch {
     this.close();
     if (identity === null) return had ? { watching: false } : null;
     try {
-      const watcher = watch(this.path, { persistent: true }, (_event, name) => {
-        if (name === null || this.names.has(name)) this.onWrite();
+      const watcher = watch(this.path, { persistent: true }, (event, name) => {
+        if (name === null || this.names.has(name)) this.onWrite(event === 'rename' || name === null);
       });
       watcher.on('error', () => {
         // The folder went away or the kernel dropped the watch: the next ensure() retries.

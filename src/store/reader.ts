@@ -2,6 +2,7 @@
 // A reject never stops the stream: the cursor moves past it.
 import type { CameraInput, TileInput } from '../protocol/messages.js';
 import { checkCamera, checkTile, type RejectReason } from '../protocol/validate.js';
+import type Database from 'better-sqlite3';
 import type { Db } from './open.js';
 
 /**
@@ -90,8 +91,12 @@ function checkCameraRow(row: CameraRow) {
  * went away).
  */
 export class StoreReader {
-  private readonly cameraRowsAfter;
-  private readonly tileRowsAfter;
+  /**
+   * The reads after a cursor, prepared for one limit written into the SQL: a bound `LIMIT ?`
+   * costs SQLite about twice the time per run of a literal limit. The tail reads with one
+   * limit for as long as it runs, so one slot (the last limit used) is enough.
+   */
+  private rowsAfter: { limit: number; cameras: Database.Statement; tiles: Database.Statement } | null = null;
   private readonly latestIdPerCamera;
   private readonly anyRowOfCamera;
   private readonly cameraRowsBefore;
@@ -100,10 +105,6 @@ export class StoreReader {
   private readonly positionsQuery;
 
   constructor(private readonly db: Db) {
-    this.cameraRowsAfter = db.prepare(
-      'SELECT id, camera, x, y, zoom, target_x, target_y, target_zoom, ts FROM camera_updates WHERE id > ? ORDER BY id LIMIT ?',
-    );
-    this.tileRowsAfter = db.prepare('SELECT id, x, y, brick, ts FROM tile_updates WHERE id > ? ORDER BY id LIMIT ?');
     // The most recently updated cameras first; LIMIT -1 is no limit (SQLite's LIMIT clause).
     this.latestIdPerCamera = db.prepare('SELECT camera, MAX(id) AS id FROM camera_updates GROUP BY camera ORDER BY id DESC LIMIT ?');
     // One probe of the (camera, id) index per camera.
@@ -143,10 +144,16 @@ export class StoreReader {
 
   /**
    * The rows after `cursor`, at most `limit` (rows, > 0) per table, in one read transaction
-   * (one snapshot of both tables). `more` says whether to read again at once.
+   * (one snapshot of both tables). `more` says whether to read again at once. `newest`: the
+   * store's newest ids as just read (positions()); a table whose newest id is not past the
+   * cursor is not queried, and a single query needs no explicit transaction (a statement is
+   * its own snapshot). Omitted, both tables are queried.
    */
-  read(cursor: Cursor, limit: number): RowBatch {
-    return this.db.transaction(() => this.readUnlocked(cursor, limit))();
+  read(cursor: Cursor, limit: number, newest: Cursor | null = null): RowBatch {
+    const cameras = newest === null || newest.camera > cursor.camera;
+    const tiles = newest === null || newest.tile > cursor.tile;
+    if (cameras && tiles) return this.db.transaction(() => this.readUnlocked(cursor, limit, true, true))();
+    return this.readUnlocked(cursor, limit, cameras, tiles);
   }
 
   /**
@@ -185,16 +192,31 @@ export class StoreReader {
     return undefined;
   }
 
-  private readUnlocked(cursor: Cursor, limit: number): RowBatch {
+  /** The statements reading after a cursor with `limit` (see rowsAfter). @throws RangeError unless `limit` is a positive safe integer. */
+  private rowsAfterStatements(limit: number) {
+    if (this.rowsAfter?.limit === limit) return this.rowsAfter;
+    if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`the read limit must be a positive integer, not ${limit}`);
+    this.rowsAfter = {
+      limit,
+      cameras: this.db.prepare(
+        `SELECT id, camera, x, y, zoom, target_x, target_y, target_zoom, ts FROM camera_updates WHERE id > ? ORDER BY id LIMIT ${limit}`,
+      ),
+      tiles: this.db.prepare(`SELECT id, x, y, brick, ts FROM tile_updates WHERE id > ? ORDER BY id LIMIT ${limit}`),
+    };
+    return this.rowsAfter;
+  }
+
+  private readUnlocked(cursor: Cursor, limit: number, cameras: boolean, tiles: boolean): RowBatch {
     const batch: RowBatch = { cameras: [], tiles: [], rejected: [], cursor: { ...cursor }, more: false };
-    const cameraRows = this.cameraRowsAfter.all(cursor.camera, limit) as CameraRow[];
+    const statements = this.rowsAfterStatements(limit);
+    const cameraRows = cameras ? (statements.cameras.all(cursor.camera) as CameraRow[]) : [];
     for (const row of cameraRows) {
       const checked = checkCameraRow(row);
       if (checked.ok) batch.cameras.push({ seq: row.id, value: checked.value });
       else batch.rejected.push({ table: 'camera_updates', id: row.id, reason: checked.reason });
       batch.cursor.camera = row.id;
     }
-    const tileRows = this.tileRowsAfter.all(cursor.tile, limit) as TileRow[];
+    const tileRows = tiles ? (statements.tiles.all(cursor.tile) as TileRow[]) : [];
     for (const row of tileRows) {
       const checked = checkTile({ ...row, timestamp: row.ts }, null, 'truncate');
       if (checked.ok) batch.tiles.push({ seq: row.id, value: checked.value });

@@ -3,6 +3,7 @@
 // scheduler inside run mode, where its now() follows virtual time (see coalesce.test.ts).
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
+import { take } from 'rxjs';
 import { JITTER_ALLOWANCE } from '../../src/util/rate-limiter.js';
 import { buildGraph } from '../../src/pipeline/graph.js';
 import type { ReadyFrame } from '../../src/protocol/ready-frame.js';
@@ -107,6 +108,18 @@ describe('buildGraph', () => {
       const second = cold<readonly ReadyFrame[]>('x-y|', { x: [B1], y: [B2] });
       const graph = buildGraph([first, second], options(testScheduler));
       expectObservable(graph).toBe(`(ax) ${TRAIL - 4}ms (by|)`, { a: A1, x: B1, b: A2, y: B2 });
+    });
+  });
+
+  it('passes a batch item by item and stops inside a batch when the subscriber leaves', () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const T1 = tileFrame(11);
+      const T2 = tileFrame(12);
+      const T3 = tileFrame(13);
+      const source = cold<readonly ReadyFrame[]>('a--(b|)', { a: [T1, T2, T3], b: [tileFrame(14)] });
+      expectObservable(buildGraph([source], options(scheduler)).pipe(take(2))).toBe('(xy|)', { x: T1, y: T2 });
+      expectObservable(buildGraph([cold<readonly ReadyFrame[]>('a--#', { a: [T1] }, new Error('read failed'))], options(scheduler))).toBe('x--#', { x: T1 }, new Error('read failed'));
     });
   });
 

@@ -216,6 +216,31 @@ describe('StoreReader.read', () => {
     expect(second.cursor).toEqual({ camera: later, tile: first.cursor.tile });
   });
 
+  it('reads the same rows when told the newest ids, querying only the tables that have new rows', () => {
+    const { db } = freshStore();
+    const writer = new StoreWriter(db);
+    const reader = new StoreReader(db);
+    writer.insert([cam(), tile(), cam({ x: 5 })]);
+    const start = { camera: 0, tile: 0 };
+    expect(reader.read(start, 100, reader.positions().newest)).toEqual(reader.read(start, 100));
+    const first = reader.read(start, 100);
+    writer.insert([cam({ x: 7 })]);
+    const newest = reader.positions().newest;
+    expect(newest.tile).toBe(first.cursor.tile);
+    const second = reader.read(first.cursor, 100, newest);
+    expect(second).toEqual(reader.read(first.cursor, 100));
+    expect(second.cameras.map((c) => c.value.x)).toEqual([7]);
+    // A limit that is reached says so, whichever way the rows were read.
+    writer.insert([cam(), cam()]);
+    expect(reader.read(second.cursor, 1, reader.positions().newest)).toMatchObject({ more: true });
+  });
+
+  it('refuses a limit that is not a positive integer', () => {
+    const { db } = freshStore();
+    const reader = new StoreReader(db);
+    for (const limit of [0, -1, 1.5, Number.NaN]) expect(() => reader.read({ camera: 0, tile: 0 }, limit)).toThrow(RangeError);
+  });
+
   it('returns an empty batch and the same cursor when nothing is new', () => {
     const { db } = freshStore();
     const batch = new StoreReader(db).read({ camera: 5, tile: 7 }, 10);
