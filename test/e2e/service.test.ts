@@ -66,7 +66,7 @@ describe('service/wirecam.service', () => {
       expect(entries.get(key), key).toHaveLength(1);
       return entries.get(key)![0]!;
     };
-    expect(one('ExecStart')).toBe('/usr/bin/node /opt/wirecam/dist/src/cli.js serve');
+    expect(one('ExecStart')).toBe('/usr/bin/node --max-semi-space-size=1 /opt/wirecam/dist/src/cli.js serve');
     expect(one('DynamicUser')).toBe('yes');
     expect(one('StateDirectory')).toBe('wirecam');
     expect(entries.get('Environment')).toContain('WIRECAM_DB=/var/lib/wirecam/wiercam_update.db');
@@ -136,7 +136,7 @@ describe('scripts/install-service.sh into a temporary root (DESTDIR)', () => {
     // Production dependencies only.
     for (const runtime of ['prom-client', 'pino', 'ws', 'better-sqlite3', 'piscina']) expect(existsSync(join(app, 'node_modules', runtime)), runtime).toBe(true);
     for (const development of ['vitest', 'typescript', '@msgpack/msgpack', 'benchmark']) expect(existsSync(join(app, 'node_modules', development)), development).toBe(false);
-    expect(readFileSync(unit, 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/wirecam\/dist\/src\/cli\.js serve$/m);
+    expect(readFileSync(unit, 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 \/opt\/wirecam\/dist\/src\/cli\.js serve$/m);
     expect(readFileSync(env, 'utf8')).toBe(readFileSync(ENV_EXAMPLE, 'utf8'));
     expect((lstatSync(env).mode & 0o777).toString(8)).toBe('640');
     const installed = snapshot(destdir);
