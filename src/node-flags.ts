@@ -6,7 +6,7 @@
  * `--max-semi-space-size=1` (MiB per semi-space of V8's young generation): by default the
  * young generation grows to 2 × 16 MiB under a burst of allocation (1,000 WebSocket
  * handshakes, a map catch-up) and keeps those pages resident afterwards. Capped, an idle
- * process with 1,000 clients holds about 14 MiB less (bench scenario `idle`); the scavenges it
+ * process with 1,000 clients holds 12–14 MiB less (bench scenario `idle`); the scavenges it
  * adds stay cheap because the hot path allocates nothing per client (bench scenario `seed`
  * shows no difference in CPU per message or p99 beyond run-to-run noise).
  */
