@@ -15,7 +15,9 @@ describe('SERVICE_NODE_FLAGS', () => {
     expect(shebang).toMatch(/^#!\/usr\/bin\/env -S node /);
     for (const flag of SERVICE_NODE_FLAGS) {
       expect(shebang.split(' ')).toContain(flag);
-      expect(start).toContain(`node ${SERVICE_NODE_FLAGS.join(' ')} dist/src/cli.js`);
+      // `exec`: a SIGTERM to npm's PID reaches Node through npm's shell (without it, the shell
+      // dies and the service runs on, orphaned).
+      expect(start).toContain(`exec node ${SERVICE_NODE_FLAGS.join(' ')} dist/src/cli.js`);
       expect(execStart).toContain(`/usr/bin/node ${SERVICE_NODE_FLAGS.join(' ')} /opt/wirecam/dist/src/cli.js`);
     }
   });
