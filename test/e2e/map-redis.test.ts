@@ -1,44 +1,26 @@
 // The map and resume with several nodes on Redis (docs/protocol.md section 9): the tile history
 // lives in Redis (a capped stream), so a client that drops from one node resumes on another,
 // also after that node restarted, with the deployment's epoch.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { stopAllProcesses, stopProcess } from '../helpers/processes.js';
+import { describe, expect, it } from 'vitest';
+import { stopProcess } from '../helpers/processes.js';
 import { connect, closeAllClients, type Message, type TestClient } from '../helpers/clients.js';
 import { startNode, type WirecamNode } from '../helpers/nodes.js';
-import { redisAvailable, redisClient, startRedis, type RedisServer } from '../helpers/redis.js';
+import { redisPerFile } from '../helpers/redis.js';
 import { REDIS_NAMES } from '../../src/bus/redis/scripts.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
-import { removeTempDirs } from '../helpers/tmp.js';
 
-const available = redisAvailable('the map on Redis tests');
 const JSON_V1 = ['wirecam.v1.json'];
 
-let redis: RedisServer;
-let admin: Redis;
 let nodes: WirecamNode[] = [];
-
-beforeAll(async () => {
-  if (!available) return;
-  redis = await startRedis();
-  admin = redisClient(redis.url);
-});
-afterEach(async () => {
-  closeAllClients();
+const redis = redisPerFile('the map on Redis tests', async () => {
   await Promise.all(nodes.map((node) => stopProcess(node.server)));
   nodes = [];
-  if (available) await admin.flushall();
-});
-afterAll(async () => {
-  admin?.disconnect();
-  await stopAllProcesses();
-  removeTempDirs();
 });
 
 const hello = (client: TestClient): Promise<Message> => client.waitForMessage((m) => m.type === 'hello', 'hello');
 const tileSeqs = (client: TestClient): number[] => client.ofType('tile_update').map((m) => m.seq as number);
 
-describe.runIf(available)('map and resume across nodes on Redis', () => {
+describe.runIf(redis.available)('map and resume across nodes on Redis', () => {
   it('recovers on node B what a client missed after dropping from node A, also after B restarts', async () => {
     const a = await startNode('map-a', redis.url, { args: ['--tile-history', '1000'] });
     let b = await startNode('map-b', redis.url, { args: ['--tile-history', '1000'] });
@@ -47,7 +29,7 @@ describe.runIf(available)('map and resume across nodes on Redis', () => {
     const witnessB = await connect(b.server.url, { protocols: JSON_V1 });
     const { epoch } = await hello(onA);
     expect((await hello(witnessB)).epoch).toBe(epoch);
-    expect(await admin.get(REDIS_NAMES.epoch)).toBe(epoch);
+    expect(await redis.admin.get(REDIS_NAMES.epoch)).toBe(epoch);
 
     await writeRowsFromAnotherProcess({ db: a.db, burst: { count: 50, perTransaction: 10, tiles: true, coordinates: 20 } });
     await onA.waitForMessage(() => tileSeqs(onA).length === 50, 'the first 50 tiles on A');

@@ -3,45 +3,25 @@
 // or a WebSocket producer's message) reaches the clients of every node, with one seq per
 // camera across nodes; after a burst every client on every node ends on the last state of
 // every camera; every node gives the same snapshot. Also measures cross-node latency.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { closeAllClients, connect, type Message, type TestClient } from '../helpers/clients.js';
+import { connect, type Message, type TestClient } from '../helpers/clients.js';
 import {
   finalStates, percentile, producerOn, redisStates, seqViolations, snapshotOf, startNodes, storeLagOf, summary, viewersOf, type WirecamNode,
 } from '../helpers/nodes.js';
-import { startServer, stopAllProcesses, stopProcess } from '../helpers/processes.js';
-import { redisAvailable, redisClient, startRedis, type RedisServer } from '../helpers/redis.js';
+import { startServer, stopProcess } from '../helpers/processes.js';
+import { redisPerFile } from '../helpers/redis.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
-import { removeTempDirs, tempDir } from '../helpers/tmp.js';
+import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
-const available = redisAvailable('the scale-out tests');
 /** The producers below send bursts on purpose; the per-connection rate limit is tested apart. */
 const FAST_PRODUCERS = ['--max-producer-rate', '1000000'];
 
-let redis: RedisServer;
-let admin: Redis;
 let nodes: WirecamNode[] = [];
-
-beforeAll(async () => {
-  if (!available) return;
-  redis = await startRedis();
-  admin = redisClient(redis.url);
-});
-
-afterEach(async () => {
-  closeAllClients();
+const redis = redisPerFile('the scale-out tests', async () => {
   await Promise.all(nodes.map((node) => stopProcess(node.server)));
   nodes = [];
-  // Each test is a deployment of its own.
-  if (available) await admin.flushall();
-});
-
-afterAll(async () => {
-  admin?.disconnect();
-  await stopAllProcesses();
-  removeTempDirs();
 });
 
 /** Sends updates and waits for every ack (each stored on the producer's node). */
@@ -51,7 +31,7 @@ async function produce(producer: TestClient, updates: Array<Record<string, unkno
   await waitFor(() => producer.ofType('ack').length >= acked + updates.length, `${updates.length} acks`, 20_000);
 }
 
-describe.skipIf(!available)('scale-out with Redis', () => {
+describe.skipIf(!redis.available)('scale-out with Redis', () => {
   it('two nodes: rows and producer updates accepted on either reach the clients of both, one seq per camera', async () => {
     nodes = await startNodes(['two-a', 'two-b'], redis.url, FAST_PRODUCERS);
     const [a, b] = nodes as [WirecamNode, WirecamNode];

@@ -4,66 +4,28 @@
 // single-process node on the same Redis: rows written into the service's store by another
 // process, and producers' updates taken by either fanout process, reach every client of both
 // processes and of the other node, at most once each, in seq order.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { closeAllClients, connect, type TestClient } from '../helpers/clients.js';
+import { connect, type TestClient } from '../helpers/clients.js';
+import { clusterHealth, killFanoutProcesses } from '../helpers/cluster.js';
 import { PRODUCER_TOKEN, producerOn, seqViolations, startNode, viewersOf, type WirecamNode } from '../helpers/nodes.js';
-import { startServer, stopAllProcesses, stopProcess, type ServerProcess } from '../helpers/processes.js';
-import { redisAvailable, redisClient, startRedis, type RedisServer } from '../helpers/redis.js';
+import { startServer, stopProcess, type ServerProcess } from '../helpers/processes.js';
+import { redisPerFile } from '../helpers/redis.js';
 import { writeRowsFromAnotherProcess } from '../helpers/rows.js';
 import { queryStore } from '../helpers/store.js';
-import { removeTempDirs, tempDir } from '../helpers/tmp.js';
+import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
-const available = redisAvailable('the --workers with --redis test');
 const FAST_PRODUCERS = ['--max-producer-rate', '1000000'];
 
-interface Health {
-  clients: number;
-  processes: Array<{ slot: number; pid: number | null; state: string; clients: number }>;
-}
-
-let redis: RedisServer;
-let admin: Redis;
-/** Fanout processes seen: each is ended by its PID afterwards, whatever happened. */
-const fanoutPids = new Set<number>();
 /** The servers a test started (Redis stays up for the next test). */
 let servers: ServerProcess[] = [];
-
-beforeAll(async () => {
-  if (!available) return;
-  redis = await startRedis();
-  admin = redisClient(redis.url);
-});
-
-afterEach(async () => {
-  closeAllClients();
+const redis = redisPerFile('the --workers with --redis test', async () => {
   await Promise.all(servers.map((server) => stopProcess(server)));
   servers = [];
-  for (const pid of fanoutPids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Already gone (the normal case: the primary stopped it).
-    }
-  }
-  fanoutPids.clear();
-  if (available) await admin.flushall();
+  killFanoutProcesses();
 });
-
-afterAll(async () => {
-  admin?.disconnect();
-  await stopAllProcesses();
-  removeTempDirs();
-});
-
-async function health(server: ServerProcess): Promise<Health> {
-  const body = (await (await fetch(`${server.httpUrl}/healthz`)).json()) as Health;
-  for (const entry of body.processes ?? []) if (entry.pid !== null) fanoutPids.add(entry.pid);
-  return body;
-}
 
 /** Each value of `x` a client received for `camera`: none twice, and the last one `last`. */
 function expectOnceEach(client: TestClient, camera: string, last: number): void {
@@ -72,14 +34,14 @@ function expectOnceEach(client: TestClient, camera: string, last: number): void 
   expect(xs.at(-1)).toBe(last);
 }
 
-describe.skipIf(!available)('--workers 2 with --redis', () => {
+describe.skipIf(!redis.available)('--workers 2 with --redis', () => {
   it('publishes each update once: rows and producers of either process reach every client of the service and of another node', async () => {
     const db = join(tempDir(), 'camera.db');
     const service = await startServer(['--workers', '2', '--db', db, '--redis', redis.url, '--node-id', 'svc', ...FAST_PRODUCERS], {
       WIRECAM_PRODUCER_TOKEN: PRODUCER_TOKEN,
     });
     servers.push(service);
-    await waitFor(async () => ((await health(service)).processes.every((p) => p.state === 'ready') ? true : undefined), 'both fanout processes ready');
+    await waitFor(async () => ((await clusterHealth(service)).processes.every((p) => p.state === 'ready') ? true : undefined), 'both fanout processes ready');
     const other: WirecamNode = await startNode('single', redis.url, { args: FAST_PRODUCERS });
     servers.push(other.server);
 
@@ -89,7 +51,7 @@ describe.skipIf(!available)('--workers 2 with --redis', () => {
       viewers.push(await connect(service.url, { protocols, query: 'camera=*' }));
     }
     const spread = await waitFor(async () => {
-      const body = await health(service);
+      const body = await clusterHealth(service);
       return body.clients === 6 ? body : undefined;
     }, 'the service to count 6 viewers');
     expect(spread.processes.every((p) => p.clients > 0)).toBe(true);
@@ -108,7 +70,7 @@ describe.skipIf(!available)('--workers 2 with --redis', () => {
     for (let attempt = 0; attempt < 10 && gained.size < 2; attempt++) {
       producers.push(await producerOn({ name: 'svc', db, server: service }));
       const after = await waitFor(async () => {
-        const body = await health(service);
+        const body = await clusterHealth(service);
         return body.clients === 6 + producers.length ? body.processes.map((p) => p.clients) : undefined;
       }, 'the service to count the new producer');
       after.forEach((count, slot) => count > counts[slot]! && gained.add(slot));

@@ -13,55 +13,21 @@ import { queryStore } from '../helpers/store.js';
 import { waitFor } from '../helpers/wait.js';
 import { scrape } from '../helpers/metrics.js';
 import { SERVICE_NODE_FLAGS } from '../../src/node-flags.js';
+import { clusterHealth, killFanoutProcesses } from '../helpers/cluster.js';
 
 const TOKEN = 'workers-token';
-
-interface ProcessEntry {
-  slot: number;
-  pid: number | null;
-  state: string;
-  clients: number;
-}
-interface Health {
-  status: string;
-  clients: number;
-  pid: number;
-  process_clients: number;
-  workers: number;
-  restarts: number;
-  last_exit?: string;
-  fanout: string;
-  processes: ProcessEntry[];
-}
-
-/** Fanout processes seen by any test here: each is ended by its PID afterwards, whatever happened. */
-const fanoutPids = new Set<number>();
 
 afterEach(async () => {
   closeAllClients();
   await stopAllProcesses();
-  for (const pid of fanoutPids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Already gone (the normal case: the primary stopped it).
-    }
-  }
-  fanoutPids.clear();
+  killFanoutProcesses();
 });
 afterAll(() => removeTempDirs());
-
-async function health(server: ServerProcess): Promise<Health> {
-  const response = await fetch(`${server.httpUrl}/healthz`);
-  const body = (await response.json()) as Health;
-  for (const entry of body.processes ?? []) if (entry.pid !== null) fanoutPids.add(entry.pid);
-  return body;
-}
 
 async function startCluster(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const server = await startServer(['--workers', '2', ...args], env);
   const ready = await waitFor(async () => {
-    const body = await health(server);
+    const body = await clusterHealth(server);
     return body.processes.every((p) => p.state === 'ready') ? body : undefined;
   }, 'both fanout processes ready');
   expect(ready.workers).toBe(2);
@@ -84,7 +50,7 @@ describe('two fanout processes', () => {
     const viewers: TestClient[] = [];
     for (let i = 0; i < 8; i++) viewers.push(await connect(server.url, { protocols: [i % 2 === 0 ? 'wirecam.v1.json' : 'wirecam.v1.msgpack'], query: 'camera=*' }));
     const spread = await waitFor(async () => {
-      const body = await health(server);
+      const body = await clusterHealth(server);
       return body.clients === 8 ? body : undefined;
     }, 'the service to count 8 clients');
     // Both processes hold some, and the per-process figures add up to the total.
@@ -131,7 +97,7 @@ describe('a fanout process dies', () => {
     const viewers: TestClient[] = [];
     for (let i = 0; i < 6; i++) viewers.push(await connect(server.url, { protocols: ['wirecam.v1.json'], query: 'camera=*' }));
     const before = await waitFor(async () => {
-      const body = await health(server);
+      const body = await clusterHealth(server);
       return body.clients === 6 && body.processes.every((p) => p.clients > 0) ? body : undefined;
     }, 'clients on both processes');
     await writeRowsFromAnotherProcess({ db, rows: [{ camera: 'kill', x: 1, y: 0, zoom: 1 }] });
@@ -149,7 +115,7 @@ describe('a fanout process dies', () => {
 
     // A new process takes the slot within a few seconds, and /healthz says what happened.
     const after = await waitFor(async () => {
-      const body = await health(server);
+      const body = await clusterHealth(server);
       const slot = body.processes.find((p) => p.slot === victim.slot)!;
       return slot.state === 'ready' && slot.pid !== victim.pid ? body : undefined;
     }, 'a new fanout process in the slot', 15_000);
@@ -166,7 +132,7 @@ describe('a fanout process dies', () => {
     for (let i = 0; i < victim.clients + 2; i++) returning.push(await connect(server.url, { protocols: ['wirecam.v1.json'], query: 'camera=*' }));
     const { lastId } = await writeRowsFromAnotherProcess({ db, rows: [{ camera: 'kill', x: 2, y: 0, zoom: 1 }] });
     for (const viewer of [...kept, ...returning]) await viewer.waitForMessage((m) => m.type === 'camera_update' && m.seq === lastId, 'the row after the restart');
-    const served = await health(server);
+    const served = await clusterHealth(server);
     expect(served.processes.every((p) => p.clients > 0)).toBe(true);
     for (const viewer of kept) {
       expect(viewer.closed).toBeNull();
@@ -186,7 +152,7 @@ describe('SIGTERM to the primary', () => {
     const producers: TestClient[] = [];
     for (let i = 0; i < 2; i++) producers.push(await connect(server.url, { protocols: ['wirecam.v1.json'], headers: { Authorization: `Bearer ${TOKEN}` } }));
     const spread = await waitFor(async () => {
-      const body = await health(server);
+      const body = await clusterHealth(server);
       return body.clients === 6 ? body : undefined;
     }, 'six clients');
     expect(spread.processes.every((p) => p.clients > 0)).toBe(true);
@@ -244,7 +210,7 @@ describe('one service from outside', () => {
       // Five in all: the sixth is refused at the service's client limit, from any address.
       for (let i = 0; i < 2; i++) expect(await open(server.url, '127.0.0.3', 'wirecam.v1.json')).toEqual({ status: 503 });
 
-      const body = await health(server);
+      const body = await clusterHealth(server);
       expect(body.clients).toBe(5);
       expect(body.processes.every((p) => p.clients > 0)).toBe(true);
       expect(body.processes.reduce((sum, p) => sum + p.clients, 0)).toBe(5);
@@ -270,7 +236,7 @@ describe('one service from outside', () => {
 
       // A place given back is free again, for the whole service.
       other.terminate();
-      await waitFor(async () => (await health(server)).clients === 4, 'the service to count 4 clients');
+      await waitFor(async () => (await clusterHealth(server)).clients === 4, 'the service to count 4 clients');
       await openOk('127.0.0.3', 'wirecam.v1.json');
     } finally {
       for (const ws of sockets) ws.terminate();

@@ -4,7 +4,10 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { startProcess, stopProcess, type Started } from './processes.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { closeAllClients } from './clients.js';
+import { startProcess, stopAllProcesses, stopProcess, type Started } from './processes.js';
+import { removeTempDirs } from './tmp.js';
 import { waitFor } from './wait.js';
 
 const CANDIDATES = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'];
@@ -79,4 +82,53 @@ export function redisClient(url: string): Redis {
   const client = new Redis(url, { maxRetriesPerRequest: 1 });
   client.on('error', () => undefined);
   return client;
+}
+
+/** What `redisPerFile` gives a test file. */
+export interface FileRedis {
+  /** redis-server is installed (redisAvailable): the file's tests run. */
+  readonly available: boolean;
+  /** The server's URL (set before the first test). */
+  readonly url: string;
+  /** A connection for the tests to look at what the nodes keep in Redis. */
+  readonly admin: Redis;
+}
+
+/**
+ * One real Redis for a test file (`what` names the tests, for redisAvailable): started before
+ * the first test when redis-server is installed; after each test the clients are closed,
+ * `stopTestServers` stops what the test started, and Redis is flushed, so that each test is a
+ * deployment of its own; after the last, every process is stopped and the temporary folders
+ * are removed. Registers vitest's hooks: call it at the top level of the file.
+ */
+export function redisPerFile(what: string, stopTestServers: () => Promise<void>): FileRedis {
+  const available = redisAvailable(what);
+  let server: RedisServer | null = null;
+  let admin: Redis | null = null;
+  beforeAll(async () => {
+    if (!available) return;
+    server = await startRedis();
+    admin = redisClient(server.url);
+  });
+  afterEach(async () => {
+    closeAllClients();
+    await stopTestServers();
+    if (admin !== null) await admin.flushall();
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await stopAllProcesses();
+    removeTempDirs();
+  });
+  return {
+    available,
+    get url() {
+      if (server === null) throw new Error('Redis is not started (redis-server missing, or used outside a test)');
+      return server.url;
+    },
+    get admin() {
+      if (admin === null) throw new Error('Redis is not started (redis-server missing, or used outside a test)');
+      return admin;
+    },
+  };
 }
