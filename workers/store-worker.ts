@@ -196,7 +196,7 @@ export default function run(
         return snapshot(task.path, task.maxCameras);
       case 'stream':
         return streamStore(task, {
-          openSide: (lookAtPath = true) => readSide(task.path, lookAtPath),
+          openSide: (lookAtPath) => readSide(task.path, lookAtPath),
           forget: () => forget(task.path),
           walMaxBytes: settings().walMaxBytes,
           busyTimeoutMs: READ_BUSY_TIMEOUT_MS,

@@ -6,7 +6,7 @@
 // B's viewers end on the latest state of every camera.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { closeAllClients, type TestClient } from '../helpers/clients.js';
-import { finalStates, healthOf, producerOn, seqViolations, startNode, viewersOf, type WirecamNode } from '../helpers/nodes.js';
+import { finalStates, healthOf, onStates, producerOn, seqViolations, startNode, viewersOf, type WirecamNode } from '../helpers/nodes.js';
 import { stopAllProcesses, stopProcess } from '../helpers/processes.js';
 import { startProxy, stopProxy, type TcpProxy } from '../helpers/proxies.js';
 import { redisAvailable, startRedis, stopRedis, type RedisServer } from '../helpers/redis.js';
@@ -39,13 +39,6 @@ afterAll(async () => {
   await stopAllProcesses();
   removeTempDirs();
 });
-
-function onStates(clients: TestClient[], expected: Record<string, number>): boolean {
-  return clients.every((client) => {
-    const finals = finalStates(client);
-    return Object.entries(expected).every(([camera, x]) => finals.get(camera)?.x === x);
-  });
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

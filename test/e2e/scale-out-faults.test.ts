@@ -5,7 +5,7 @@ import { WirecamClient } from '../../src/client/node.js';
 import type { ServerMessage } from '../../src/protocol/messages.js';
 import { closeAllClients, type TestClient } from '../helpers/clients.js';
 import {
-  finalStates, healthOf, producerOn, redisStates, seqViolations, snapshotOf, startNodes, summary, viewersOf, type WirecamNode,
+  finalStates, healthOf, onStates, producerOn, redisStates, seqViolations, snapshotOf, startNodes, summary, viewersOf, type WirecamNode,
 } from '../helpers/nodes.js';
 import { stopAllProcesses, stopProcess } from '../helpers/processes.js';
 import { redisAvailable, startRedis, stopRedis } from '../helpers/redis.js';
@@ -30,14 +30,6 @@ afterAll(async () => {
   await stopAllProcesses();
   removeTempDirs();
 });
-
-/** Whether every client's latest state of each of these cameras has the expected x. */
-function onStates(clients: TestClient[], expected: Record<string, number>): boolean {
-  return clients.every((client) => {
-    const finals = finalStates(client);
-    return Object.entries(expected).every(([camera, x]) => finals.get(camera)?.x === x);
-  });
-}
 
 describe.skipIf(!available)('scale-out faults', () => {
   it('Redis down for 10 s: nodes serve their own clients, report degraded, then every client ends on the same final state', { timeout: 120_000 }, async () => {

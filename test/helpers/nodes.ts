@@ -56,6 +56,14 @@ export function finalStates(client: TestClient): Map<string, Message> {
   return states;
 }
 
+/** Whether every client's latest state of each of these cameras has the expected x. */
+export function onStates(clients: readonly TestClient[], expected: Record<string, number>): boolean {
+  return clients.every((client) => {
+    const finals = finalStates(client);
+    return Object.entries(expected).every(([camera, x]) => finals.get(camera)?.x === x);
+  });
+}
+
 /** Cameras whose seqs did not strictly increase at this client (docs/protocol.md 6.1). */
 export function seqViolations(client: TestClient): string[] {
   const last = new Map<string, number>();
