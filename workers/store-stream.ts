@@ -175,7 +175,7 @@ export function streamStore(task: StreamTask, support: StreamSupport): Promise<v
       readAgain = true;
       // Whatever file appears at the path from now on is another one.
       // (A file that is there but not usable yet keeps its identity: when it becomes usable,
-      // it is another file than the store only if its dev:inode says so.)
+      // it is another file than the store only if its identity (identity.ts) says so.)
       if (error instanceof StoreMissingError) identity = 'missing';
       const now = Date.now();
       if (failingSince === 0) failingSince = now;

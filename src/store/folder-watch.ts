@@ -2,7 +2,7 @@
 // written. An inotify watch follows the folder it was made on (its inode): when the folder
 // is renamed away and another one renamed into its place (`mv data data.old && mv staging
 // data`), the watch keeps reporting the old folder and never errs. So the watch remembers
-// the folder's identity (dev:inode), and `ensure()`, called from the tail's safety check,
+// the folder's identity (identity.ts), and `ensure()`, called from the tail's safety check,
 // re-creates it on whatever folder now sits at the path.
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -14,7 +14,7 @@ export type WatchChange = { watching: true; rewatched: boolean } | { watching: f
 /** An fs.watch on the store's folder that follows the folder now at the path (see above). */
 export class FolderWatch {
   private watcher: FSWatcher | null = null;
-  /** dev:inode of the folder watched last (kept while the watch is off). */
+  /** The identity (identity.ts) of the folder watched last (kept while the watch is off). */
   private folder: string | null = null;
   private readonly path: string;
   private readonly names: ReadonlySet<string>;

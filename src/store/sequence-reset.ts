@@ -16,7 +16,7 @@ import type { StoreWriter } from './writer.js';
 
 /**
  * Why the sequence space is considered reset:
- * - `file_replaced`: another file sits at the path (another dev:inode; a file back after
+ * - `file_replaced`: another file sits at the path (another identity, identity.ts; a file back after
  *   the store was missing is another file too);
  * - `sequence_rolled_back`: an AUTOINCREMENT counter (sqlite_sequence) is below a seq
  *   already sent, so ids already sent would be handed out again;
